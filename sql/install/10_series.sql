@@ -1,0 +1,94 @@
+-- SPEC section 1: formatted IDs ("series") and their counters.
+
+CREATE TABLE seqguard.series (
+    name          text PRIMARY KEY,
+    format        text NOT NULL,
+    gapless       boolean NOT NULL,
+    start_value   bigint NOT NULL,
+    increment     integer NOT NULL CHECK (increment > 0),
+    on_overflow   text NOT NULL CHECK (on_overflow IN ('widen', 'error')),
+    target_table  regclass,
+    target_column name,
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CHECK ((target_table IS NULL) = (target_column IS NULL))
+);
+
+-- One row per (series, scope, period). Gapless counters keep their value here and are
+-- written once per transaction, just before commit. Fast counters keep it in their
+-- sequence (seqguard.counter_*), named here.
+CREATE TABLE seqguard.counters (
+    series        text NOT NULL,
+    scope         text NOT NULL,
+    period        text NOT NULL,
+    last_value    bigint,
+    sequence_name name,
+    PRIMARY KEY (series, scope, period)
+);
+
+-- pg_dump keeps these rows, so a restored database continues numbering where it stopped.
+SELECT pg_catalog.pg_extension_config_dump('seqguard.series', '');
+SELECT pg_catalog.pg_extension_config_dump('seqguard.counters', '');
+
+CREATE FUNCTION seqguard_format(format text, value bigint, scope text DEFAULT '', at date DEFAULT current_date)
+RETURNS text AS 'MODULE_PATHNAME', 'seqguard_format'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION seqguard_create_series(series text, format text,
+                                       gapless boolean DEFAULT true,
+                                       start_value bigint DEFAULT 1,
+                                       increment integer DEFAULT 1,
+                                       on_overflow text DEFAULT 'widen',
+                                       target_table regclass DEFAULT NULL,
+                                       target_column name DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_create_series'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_drop_series(series text)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_drop_series'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION next_formatted_id(series text, scope text DEFAULT '', at date DEFAULT current_date)
+RETURNS text AS 'MODULE_PATHNAME', 'next_formatted_id'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_nextval(series text, scope text DEFAULT '', at date DEFAULT current_date)
+RETURNS bigint AS 'MODULE_PATHNAME', 'seqguard_nextval'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_currval(series text, scope text DEFAULT '', at date DEFAULT current_date)
+RETURNS bigint AS 'MODULE_PATHNAME', 'seqguard_currval'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_peek(series text, scope text DEFAULT '', at date DEFAULT current_date)
+RETURNS text AS 'MODULE_PATHNAME', 'seqguard_peek'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_setval(series text, value bigint, scope text DEFAULT '', at date DEFAULT current_date)
+RETURNS bigint AS 'MODULE_PATHNAME', 'seqguard_setval'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_sync_series(series text)
+RETURNS integer AS 'MODULE_PATHNAME', 'seqguard_sync_series'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE VIEW seqguard_series AS
+SELECT s.name AS series, s.format, s.gapless, s.start_value, s.increment, s.on_overflow,
+       s.target_table, s.target_column, s.created_at
+  FROM seqguard.series s;
+
+-- Fast counters report their sequence's last value (NULL until first used).
+CREATE VIEW seqguard_counters AS
+SELECT c.series, c.scope, c.period,
+       CASE WHEN c.sequence_name IS NULL THEN c.last_value ELSE q.last_value END AS last_value
+  FROM seqguard.counters c
+  LEFT JOIN pg_catalog.pg_sequences q
+         ON q.schemaname OPERATOR(pg_catalog.=) 'seqguard'
+        AND q.sequencename OPERATOR(pg_catalog.=) c.sequence_name;
+
+-- Privileges: anyone may allocate, format and look; only the extension owner (or the
+-- roles it grants EXECUTE to) may create, drop, set or sync series.
+REVOKE ALL ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_drop_series(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_setval(text, bigint, text, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_sync_series(text) FROM PUBLIC;
+GRANT SELECT ON seqguard_series, seqguard_counters TO PUBLIC;

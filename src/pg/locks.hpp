@@ -1,0 +1,27 @@
+// Heavyweight locks on seqguard's logical objects (a series, a counter, a key).
+//
+// They are advisory locks in a space of their own (field4 below), so they never collide
+// with an application's pg_advisory_lock() calls, show up in pg_locks, take part in
+// deadlock detection, honour lock_timeout (55P03), are released when a savepoint that
+// took them rolls back, and otherwise at transaction end, after the commit is visible.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "pg/bridge.hpp"
+
+namespace seqguard::pg {
+
+enum class LockSpace : uint16_t {
+  series = 0x5301,   // ShareLock to allocate, ExclusiveLock to create/drop
+  counter = 0x5302,  // ExclusiveLock: one allocating transaction per counter
+  idem_key = 0x5303, // ExclusiveLock: one writer per idempotency key
+};
+
+uint64_t lock_hash(std::string_view a, std::string_view b = {}, std::string_view c = {}) noexcept;
+
+// Waits for the lock (transaction scope). Returns true if this transaction already held it.
+bool lock_object(LockSpace space, uint64_t hash, LOCKMODE mode);
+
+}  // namespace seqguard::pg

@@ -1,0 +1,644 @@
+// Counters of formatted IDs.
+//
+// Where a gapless counter's value lives during a transaction is what makes seqguard
+// both correct and fast. The naive design (UPDATE counter SET v = v + 1 per ID) is
+// quadratic inside one transaction, because every update of the same row adds a tuple
+// version that the next update must walk past. Instead:
+//
+//  1. The first allocation of a transaction takes the counter's lock (a heavyweight
+//     lock of our own, see locks.hpp) and reads the row with the latest snapshot. The
+//     lock is held until commit, so the row cannot change under us, and because the
+//     previous holder's commit is visible before its locks are released, the latest
+//     snapshot always has its value: no serialization failure at REPEATABLE READ.
+//  2. Later allocations count in backend memory: O(1) per ID.
+//  3. XACT_EVENT_PRE_COMMIT writes each counter row once, again with the latest snapshot.
+//  4. A (sub)transaction abort restores the values saved when the subtransaction first
+//     touched the counter; PostgreSQL releases the locks the subtransaction took.
+//
+// Fast counters (gapless => false) are plain sequences in the `seqguard` schema, one
+// per (series, scope, period), created on first use.
+#include "seqguard/core/template.hpp"
+
+#include "pg/series.hpp"
+
+#include <climits>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include "pg/locks.hpp"
+#include "pg/sequence.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "commands/sequence.h"
+}
+
+namespace seqguard::pg {
+
+namespace {
+
+struct SeriesDef {
+  std::string name;
+  core::Template tpl;
+  bool gapless;
+  int64_t start;
+  int32_t increment;
+  bool overflow_error;
+  Oid target_table;
+  std::string target_column;
+};
+
+struct Save {
+  int level;
+  std::optional<int64_t> last;
+  bool dirty;
+};
+
+struct Counter {
+  const SeriesDef* series;
+  std::string scope;
+  std::string period;
+  int created_level;            // nest level whose abort forgets this entry
+  std::optional<int64_t> last;  // gapless: last value issued, or stored in the table
+  bool in_table = false;        // gapless: the row exists in seqguard.counters
+  bool dirty = false;           // gapless: must be written before commit
+  std::vector<Save> saves;      // gapless: values to restore on subtransaction abort
+  Oid sequence = InvalidOid;    // fast: the sequence behind the counter
+};
+
+// Everything below lives for one transaction.
+std::unordered_map<std::string, SeriesDef> series_cache;
+std::map<std::string, Counter> counters;  // key: series \0 scope \0 period
+
+// The last counter used, so that a bulk INSERT ... SELECT with one series pays one
+// comparison per row, not a hash of three strings.
+struct LastHit {
+  std::string series;
+  std::string scope;
+  int32_t date = 0;
+  Counter* counter = nullptr;
+} last_hit;
+
+void forget_transaction_state() noexcept {
+  counters.clear();
+  series_cache.clear();
+  last_hit.counter = nullptr;
+  reset_catalog_cache();
+}
+
+std::string counter_key(std::string_view series, std::string_view scope, std::string_view period) {
+  std::string k;
+  k.reserve(series.size() + scope.size() + period.size() + 2);
+  k.append(series).push_back('\0');
+  k.append(scope).push_back('\0');
+  k.append(period);
+  return k;
+}
+
+[[noreturn]] void unknown_series(std::string_view name) {
+  fail(core::sqlstate::undefined_object, "series \"" + std::string(name) + "\" does not exist", {},
+       "Create it with seqguard_create_series().");
+}
+
+const SeriesDef& load_series(std::string_view name) {
+  auto it = series_cache.find(std::string(name));
+  if (it != series_cache.end()) return it->second;
+
+  // Allocators share the series lock, so seqguard_drop_series() waits for them and they
+  // never write counters for a series that no longer exists.
+  lock_object(LockSpace::series, lock_hash(name), ShareLock);
+  SeriesDef def;
+  {
+    Spi spi;
+    uint64_t n = spi.execute(
+        "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
+        "target_column::pg_catalog.text FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
+        {Param::text(std::string(name))}, Snap::latest, true);
+    if (n == 0) unknown_series(name);
+    def.name = std::string(name);
+    def.tpl = core::Template::parse(*spi.get_text(0, 1));
+    def.gapless = spi.get_bool(0, 2).value_or(true);
+    def.start = spi.get_int8(0, 3).value_or(1);
+    def.increment = (int32_t)spi.get_int8(0, 4).value_or(1);
+    def.overflow_error = spi.get_text(0, 5).value_or("widen") == "error";
+    def.target_table = spi.get_oid(0, 6).value_or(InvalidOid);
+    def.target_column = spi.get_text(0, 7).value_or("");
+  }
+  return series_cache.emplace(def.name, std::move(def)).first->second;
+}
+
+int64_t sequence_max(const SeriesDef& s) {
+  if (!s.overflow_error || s.tpl.seq_width() == 0) return INT64_MAX;
+  int64_t max = 1;
+  for (int i = 0; i < s.tpl.seq_width(); i++) max *= 10;
+  return max - 1;
+}
+
+std::string fast_sequence_name(const std::string& key) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "counter_%016llx", (unsigned long long)lock_hash(key));
+  return buf;
+}
+
+void check_writable(const char* what) {
+  pg_try([&] { PreventCommandIfReadOnly(what); });
+}
+
+// Finds or creates the sequence of a fast counter. Creating one takes the counter lock,
+// so two sessions that start a new period at once create it once.
+Oid fast_sequence(Counter& c, const std::string& key) {
+  const Catalog& cat = catalog();
+  auto lookup = [&](Snap snap) -> std::optional<std::string> {
+    Spi spi;
+    uint64_t n = spi.execute(
+        "SELECT sequence_name::pg_catalog.text FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
+        "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
+        {Param::text(c.series->name), Param::text(c.scope), Param::text(c.period)}, snap, true);
+    if (n == 0) return std::nullopt;
+    return spi.get_text(0, 1);
+  };
+  std::optional<std::string> name = lookup(Snap::transaction);
+  if (!name) {
+    check_writable("next_formatted_id()");
+    lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
+    name = lookup(Snap::latest);
+    if (!name) {
+      const SeriesDef& s = *c.series;
+      std::string seqname = fast_sequence_name(key);
+      Spi spi;
+      char ddl[512];
+      // create_series() made sure that start fits under the maximum.
+      snprintf(ddl, sizeof ddl,
+               "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld "
+               "START WITH %lld",
+               seqname.c_str(), s.increment, (long long)s.start, (long long)sequence_max(s), (long long)s.start);
+      spi.execute_dynamic(ddl);
+      // Sequence values are no secret; this lets seqguard_counters show them to everyone.
+      spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + seqname + " TO PUBLIC");
+      spi.execute(
+          "INSERT INTO seqguard.counters (series, scope, period, last_value, sequence_name) "
+          "VALUES ($1, $2, $3, NULL, $4)",
+          {Param::text(s.name), Param::text(c.scope), Param::text(c.period), Param::text(seqname)});
+      name = seqname;
+    }
+  }
+  std::string seqname = *name;
+  Oid oid = pg_call([&] {
+    CommandCounterIncrement();
+    return get_relname_relid(seqname.c_str(), cat.schema);
+  });
+  if (oid == InvalidOid)
+    fail(core::sqlstate::object_not_in_prerequisite_state,
+         "sequence seqguard." + seqname + " of series \"" + c.series->name + "\" is missing");
+  return oid;
+}
+
+// Returns the counter of (series, scope, period) for this transaction. With `acquire`,
+// a gapless counter is locked and its committed value loaded, and a fast counter's
+// sequence is found or created; without it the entry may be bare (created_level 0).
+Counter& get_counter(const SeriesDef& s, const std::string& scope, const std::string& period, bool acquire) {
+  std::string key = counter_key(s.name, scope, period);
+  Counter& c = counters.try_emplace(key, Counter{&s, scope, period, 0}).first->second;
+  if (c.created_level > 0 || !acquire) return c;
+  int level = GetCurrentTransactionNestLevel();
+  if (!s.gapless) {
+    c.sequence = fast_sequence(c, key);
+    c.created_level = level;
+    return c;
+  }
+  check_writable("next_formatted_id()");
+  lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
+  Spi spi;
+  uint64_t n = spi.execute(
+      "SELECT last_value FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
+      "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
+      {Param::text(s.name), Param::text(scope), Param::text(period)}, Snap::latest, true);
+  c.in_table = n > 0;
+  c.last = n > 0 ? spi.get_int8(0, 1) : std::nullopt;
+  c.dirty = false;
+  c.saves.clear();
+  c.created_level = level;
+  return c;
+}
+
+// Before a subtransaction changes a counter it did not lock itself, remember the value
+// to go back to if it rolls back.
+void remember(Counter& c) {
+  int level = GetCurrentTransactionNestLevel();
+  if (level > c.created_level && (c.saves.empty() || c.saves.back().level < level))
+    c.saves.push_back(Save{level, c.last, c.dirty});
+}
+
+[[noreturn]] void overflow(const SeriesDef& s, int64_t value) {
+  fail(core::sqlstate::numeric_value_out_of_range,
+       "series \"" + s.name + "\" cannot issue " + std::to_string(value) + ": it needs more than " +
+           std::to_string(s.tpl.seq_width()) + " digits",
+       "The series was created with on_overflow => 'error'; nothing was consumed.");
+}
+
+int64_t advance(const SeriesDef& s, const std::optional<int64_t>& last) {
+  if (!last) return s.start;
+  int64_t next;
+  if (__builtin_add_overflow(*last, (int64_t)s.increment, &next))
+    fail(core::sqlstate::numeric_value_out_of_range,
+         "series \"" + s.name + "\" reached the largest bigint; nothing was consumed");
+  return next;
+}
+
+int64_t allocate(Counter& c) {
+  const SeriesDef& s = *c.series;
+  if (!s.gapless) {
+    AsOwner as_owner;
+    Oid seq = c.sequence;
+    int64_t v = 0;
+    try {
+      v = pg_call([&] { return DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(seq))); });
+    } catch (const PgError& e) {
+      // A fast counter of an on_overflow => 'error' series is a sequence whose MAXVALUE
+      // is the largest number that fits; reaching it consumes nothing.
+      if (s.overflow_error && e.sqlerrcode() == ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED)
+        overflow(s, sequence_max(s) + 1);
+      throw;
+    }
+    return v;
+  }
+  int64_t next = advance(s, c.last);
+  if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
+  remember(c);
+  c.last = next;
+  c.dirty = true;
+  return next;
+}
+
+void write_counters() {
+  bool any = false;
+  for (auto& [key, c] : counters) any = any || c.dirty;
+  if (!any) return;
+  Spi spi;
+  for (auto& [key, c] : counters) {
+    if (!c.dirty) continue;
+    std::vector<Param> params{Param::text(c.series->name), Param::text(c.scope), Param::text(c.period),
+                              c.last ? Param::int8(*c.last) : Param::null(INT8OID)};
+    if (c.in_table) {
+      spi.execute(
+          "UPDATE seqguard.counters SET last_value = $4 WHERE series OPERATOR(pg_catalog.=) $1 "
+          "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
+          params, Snap::latest);
+    } else {
+      spi.execute("INSERT INTO seqguard.counters (series, scope, period, last_value) VALUES ($1, $2, $3, $4)",
+                  params, Snap::latest);
+    }
+    c.dirty = false;
+    c.in_table = true;
+  }
+}
+
+void on_xact(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_PRE_COMMIT:
+    case XACT_EVENT_PARALLEL_PRE_COMMIT: {
+      if (counters.empty()) return;
+      // Errors here abort the transaction, as they must: its IDs were never stored.
+      bool failed = false;
+      try {
+        PushActiveSnapshot(GetTransactionSnapshot());
+        write_counters();
+        PopActiveSnapshot();
+      } catch (...) {
+        failed = true;
+        stash_current_exception();
+      }
+      if (failed) raise_stashed_exception();
+      return;
+    }
+    case XACT_EVENT_PRE_PREPARE: {
+      bool holds = false;
+      for (auto& [key, c] : counters) holds = holds || (c.series->gapless && c.created_level > 0);
+      if (holds)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("cannot PREPARE a transaction that has allocated gapless seqguard IDs"),
+                        errdetail("A gapless counter is written and unlocked at commit; a prepared "
+                                  "transaction would hold it for an unbounded time.")));
+      return;
+    }
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_PARALLEL_COMMIT:
+    case XACT_EVENT_ABORT:
+    case XACT_EVENT_PARALLEL_ABORT:
+    case XACT_EVENT_PREPARE:
+      forget_transaction_state();
+      return;
+    default:
+      return;
+  }
+}
+
+void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+  if (counters.empty()) return;
+  int level = GetCurrentTransactionNestLevel();
+  if (event == SUBXACT_EVENT_ABORT_SUB) {
+    last_hit.counter = nullptr;
+    for (auto it = counters.begin(); it != counters.end();) {
+      Counter& c = it->second;
+      if (c.created_level >= level) {
+        // Its lock (or its new sequence) went away with the subtransaction.
+        it = counters.erase(it);
+        continue;
+      }
+      while (!c.saves.empty() && c.saves.back().level >= level) {
+        c.last = c.saves.back().last;
+        c.dirty = c.saves.back().dirty;
+        c.saves.pop_back();
+      }
+      ++it;
+    }
+  } else if (event == SUBXACT_EVENT_COMMIT_SUB) {
+    for (auto& [key, c] : counters) {
+      if (c.created_level == level) c.created_level = level - 1;
+      if (!c.saves.empty() && c.saves.back().level == level) {
+        bool parent_saved = c.saves.size() >= 2 && c.saves[c.saves.size() - 2].level == level - 1;
+        if (parent_saved || level - 1 <= c.created_level)
+          c.saves.pop_back();
+        else
+          c.saves.back().level = level - 1;
+      }
+    }
+  }
+}
+
+Counter& counter_for_call(std::string_view series, std::string_view scope, int32_t at, bool lock) {
+  if (last_hit.counter != nullptr && last_hit.date == at && last_hit.series == series && last_hit.scope == scope &&
+      (!lock || last_hit.counter->created_level > 0))
+    return *last_hit.counter;
+  const SeriesDef& s = load_series(series);
+  std::string period = s.tpl.period_key(to_core_date(at));
+  Counter& c = get_counter(s, std::string(scope), period, lock);
+  if (lock || !s.gapless) {
+    last_hit.series.assign(series);
+    last_hit.scope.assign(scope);
+    last_hit.date = at;
+    last_hit.counter = &c;
+  }
+  return c;
+}
+
+void forget_series(const std::string& name) {
+  series_cache.erase(name);
+  last_hit.counter = nullptr;
+  for (auto it = counters.begin(); it != counters.end();) {
+    if (it->second.series->name == name)
+      it = counters.erase(it);
+    else
+      ++it;
+  }
+}
+
+}  // namespace
+
+core::Date to_core_date(int32_t pg_date) {
+  if (DATE_NOT_FINITE(pg_date))
+    fail("22008", "seqguard needs a finite date, not infinity");
+  core::Date d = core::date_from_unix_days((int64_t)pg_date + 10957);
+  if (d.year < 1 || d.year > 9999) fail("22008", "date out of range for seqguard: years 1 to 9999");
+  return d;
+}
+
+void register_series_callbacks() {
+  RegisterXactCallback(on_xact, nullptr);
+  RegisterSubXactCallback(on_subxact, nullptr);
+}
+
+int64_t next_value(std::string_view series, std::string_view scope, int32_t at, std::string* rendered) {
+  Counter& c = counter_for_call(series, scope, at, true);
+  int64_t v = allocate(c);
+  if (rendered) {
+    rendered->clear();
+    c.series->tpl.render_to(*rendered, v, scope, to_core_date(at));
+  }
+  return v;
+}
+
+std::optional<int64_t> current_value(std::string_view series, std::string_view scope, int32_t at) {
+  const SeriesDef& s = load_series(series);
+  std::string period = s.tpl.period_key(to_core_date(at));
+  auto it = counters.find(counter_key(s.name, scope, period));
+  if (s.gapless) {
+    if (it != counters.end() && it->second.created_level > 0) return it->second.last;
+    Spi spi;
+    uint64_t n = spi.execute(
+        "SELECT last_value FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
+        "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
+        {Param::text(s.name), Param::text(std::string(scope)), Param::text(period)}, Snap::transaction, true);
+    return n > 0 ? spi.get_int8(0, 1) : std::nullopt;
+  }
+  Spi spi;
+  uint64_t n = spi.execute(
+      "SELECT sequence_name::pg_catalog.text FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
+      "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
+      {Param::text(s.name), Param::text(std::string(scope)), Param::text(period)}, Snap::transaction, true);
+  if (n == 0) return std::nullopt;
+  Oid seq = pg_call([&, name = spi.get_text(0, 1).value_or("")] {
+    return get_relname_relid(name.c_str(), catalog().schema);
+  });
+  if (seq == InvalidOid) return std::nullopt;
+  SequenceState st = read_sequence(spi, seq);
+  if (!st.is_called) return std::nullopt;
+  return st.last_value;
+}
+
+std::string peek(std::string_view series, std::string_view scope, int32_t at) {
+  const SeriesDef& s = load_series(series);
+  core::Date date = to_core_date(at);
+  std::string period = s.tpl.period_key(date);
+  std::optional<int64_t> last;
+  auto it = counters.find(counter_key(s.name, scope, period));
+  if (s.gapless && it != counters.end() && it->second.created_level > 0) {
+    last = it->second.last;
+  } else if (s.gapless) {
+    Spi spi;
+    uint64_t n = spi.execute(
+        "SELECT last_value FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
+        "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
+        {Param::text(s.name), Param::text(std::string(scope)), Param::text(period)}, Snap::latest, true);
+    if (n > 0) last = spi.get_int8(0, 1);
+  } else {
+    last = current_value(series, scope, at);
+  }
+  return s.tpl.render(advance(s, last), scope, date);
+}
+
+int64_t set_value(std::string_view series, int64_t value, std::string_view scope, int32_t at) {
+  const SeriesDef& s = load_series(series);
+  std::string period = s.tpl.period_key(to_core_date(at));
+  int64_t floor;
+  if (__builtin_sub_overflow(s.start, (int64_t)s.increment, &floor)) floor = INT64_MIN;
+  if (value < floor)
+    fail(core::sqlstate::numeric_value_out_of_range,
+         "seqguard_setval: " + std::to_string(value) + " is below what series \"" + s.name +
+             "\" can issue (start_value - increment = " + std::to_string(floor) + ")");
+  int64_t next;
+  if (__builtin_add_overflow(value, (int64_t)s.increment, &next))
+    fail(core::sqlstate::numeric_value_out_of_range,
+         "seqguard_setval: " + std::to_string(value) + " leaves no next value for series \"" + s.name + "\"");
+  Counter& c = get_counter(s, std::string(scope), period, true);
+  if (s.gapless) {
+    remember(c);
+    c.last = value;  // value == floor stores "start again at start_value"
+    c.dirty = true;
+    return value;
+  }
+  AsOwner as_owner;
+  Oid seq = c.sequence;
+  pg_try([&] {
+    if (value == floor)
+      DirectFunctionCall3(setval3_oid, ObjectIdGetDatum(seq), Int64GetDatum(s.start), BoolGetDatum(false));
+    else
+      DirectFunctionCall2(setval_oid, ObjectIdGetDatum(seq), Int64GetDatum(value));
+  });
+  return value;
+}
+
+void create_series(const SeriesOptions& o) {
+  using core::sqlstate::invalid_parameter_value;
+  if (o.name.empty() || o.name.size() > 200)
+    fail(invalid_parameter_value, "series name must be 1 to 200 characters");
+  core::Template tpl = core::Template::parse(o.format);
+  if (o.increment <= 0)
+    fail(invalid_parameter_value, "increment must be greater than zero, got " + std::to_string(o.increment));
+  if (o.on_overflow != "widen" && o.on_overflow != "error")
+    fail(invalid_parameter_value, "on_overflow must be 'widen' or 'error', got '" + o.on_overflow + "'");
+  if (o.on_overflow == "error" && tpl.overflows(o.start_value))
+    fail(invalid_parameter_value, "start_value " + std::to_string(o.start_value) + " does not fit the " +
+                                      std::to_string(tpl.seq_width()) + " digits of \"" + o.format + "\"");
+  if ((o.target_table == InvalidOid) != !o.target_column)
+    fail(invalid_parameter_value, "target_table and target_column must be given together");
+  if (o.target_table != InvalidOid) {
+    AttrNumber att = pg_call([&] { return get_attnum(o.target_table, o.target_column->c_str()); });
+    if (att == InvalidAttrNumber)
+      fail(core::sqlstate::undefined_column, "column \"" + *o.target_column + "\" of relation " +
+                                                 qualified_name(o.target_table) + " does not exist");
+  }
+  check_writable("seqguard_create_series()");
+  lock_object(LockSpace::series, lock_hash(o.name), ExclusiveLock);
+  Spi spi;
+  if (spi.execute("SELECT 1 FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1", {Param::text(o.name)},
+                  Snap::latest, true) > 0)
+    fail(core::sqlstate::duplicate_object, "series \"" + o.name + "\" already exists");
+  spi.execute(
+      "INSERT INTO seqguard.series (name, format, gapless, start_value, increment, on_overflow, "
+      "target_table, target_column) VALUES ($1, $2, $3, $4, $5, $6, $7::pg_catalog.oid::pg_catalog.regclass, "
+      "$8::pg_catalog.name)",
+      {Param::text(o.name), Param::text(o.format), Param::boolean(o.gapless), Param::int8(o.start_value),
+       Param::int4(o.increment), Param::text(o.on_overflow),
+       o.target_table != InvalidOid ? Param::oid(o.target_table) : Param::null(OIDOID),
+       o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID)});
+  forget_series(o.name);
+}
+
+void drop_series(const std::string& name) {
+  check_writable("seqguard_drop_series()");
+  lock_object(LockSpace::series, lock_hash(name), ExclusiveLock);
+  forget_series(name);
+  Spi spi;
+  if (spi.execute("DELETE FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1", {Param::text(name)},
+                  Snap::latest) == 0)
+    unknown_series(name);
+  uint64_t n = spi.execute(
+      "DELETE FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 AND sequence_name IS NOT NULL "
+      "RETURNING sequence_name::pg_catalog.text",
+      {Param::text(name)}, Snap::latest);
+  std::vector<std::string> sequences;
+  for (uint64_t i = 0; i < n; i++) sequences.push_back(spi.get_text(i, 1).value_or(""));
+  spi.execute("DELETE FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1", {Param::text(name)},
+              Snap::latest);
+  for (const std::string& seq : sequences) {
+    char* quoted = pg_call([&] { return (char*)quote_identifier(seq.c_str()); });
+    spi.execute_dynamic(std::string("DROP SEQUENCE IF EXISTS seqguard.") + quoted);
+  }
+}
+
+std::vector<std::string> series_with_target() {
+  Spi spi;
+  uint64_t n = spi.execute("SELECT name FROM seqguard.series WHERE target_table IS NOT NULL ORDER BY name", {},
+                           Snap::transaction, true);
+  std::vector<std::string> out;
+  for (uint64_t i = 0; i < n; i++) out.push_back(*spi.get_text(i, 1));
+  return out;
+}
+
+int32_t sync_series(const std::string& name) {
+  const SeriesDef& s = load_series(name);
+  if (s.target_table == InvalidOid)
+    fail(core::sqlstate::object_not_in_prerequisite_state,
+         "series \"" + name + "\" has no target column to sync from",
+         {}, "Create the series with target_table and target_column.");
+  // Largest number found per (scope, period). Read with the caller's privileges: sync
+  // must not become a way to read a table the caller cannot.
+  std::map<std::pair<std::string, std::string>, int64_t> found;
+  uint64_t unmatched = 0;
+  {
+    Spi reader(Role::caller);
+    std::string sql;
+    {
+      char* col = pg_call([&] { return (char*)quote_identifier(s.target_column.c_str()); });
+      sql = std::string("SELECT ") + col + "::pg_catalog.text FROM " + qualified_name(s.target_table) + " WHERE " +
+            col + " IS NOT NULL";
+    }
+    Portal portal = pg_call([&] { return SPI_cursor_open_with_args(nullptr, sql.c_str(), 0, nullptr, nullptr, nullptr, true, 0); });
+    for (;;) {
+      pg_try([&] { SPI_cursor_fetch(portal, true, 10000); });
+      uint64_t n = SPI_processed;
+      if (n == 0) break;
+      for (uint64_t i = 0; i < n; i++) {
+        std::optional<std::string> id = reader.get_text(i, 1);
+        if (!id) continue;
+        std::optional<core::ParsedId> p = s.tpl.parse_id(*id);
+        if (!p) {
+          unmatched++;
+          continue;
+        }
+        auto key = std::make_pair(std::move(p->scope), std::move(p->period_key));
+        auto it = found.find(key);
+        if (it == found.end())
+          found.emplace(std::move(key), p->value);
+        else if (p->value > it->second)
+          it->second = p->value;
+      }
+      pg_try([] { SPI_freetuptable(SPI_tuptable); });
+    }
+    pg_try([&] { SPI_cursor_close(portal); });
+  }
+  if (unmatched > 0) {
+    std::string msg = "seqguard: " + std::to_string(unmatched) + " value(s) in " + qualified_name(s.target_table) +
+                      " do not match the template of series \"" + name + "\" and were ignored";
+    pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+  }
+  int32_t moved = 0;
+  for (auto& [key, max] : found) {
+    Counter& c = get_counter(s, key.first, key.second, true);
+    std::string what = "series \"" + name + "\" counter (scope '" + key.first + "', period '" + key.second + "')";
+    if (s.gapless) {
+      int64_t next_before = advance(s, c.last);
+      if (next_before > max) continue;
+      remember(c);
+      c.last = max;
+      c.dirty = true;
+      std::string msg = "seqguard: " + what + " moved from next " + std::to_string(next_before) + " to next " +
+                        std::to_string(advance(s, c.last));
+      pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+      moved++;
+    } else {
+      Spi spi;
+      Advance a = advance_sequence(spi, c.sequence, max);
+      if (!a.moved) continue;
+      std::string msg = "seqguard: " + what + " moved from next " + std::to_string(a.old_next) + " to next " +
+                        std::to_string(a.new_next);
+      pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+      moved++;
+    }
+  }
+  return moved;
+}
+
+}  // namespace seqguard::pg

@@ -1,0 +1,44 @@
+// Series and their counters (SPEC section 1): the PostgreSQL side of formatted IDs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "seqguard/core/template.hpp"
+#include "pg/bridge.hpp"
+
+namespace seqguard::pg {
+
+// Registers the transaction callbacks that write gapless counters before commit and
+// undo them on (sub)transaction abort. Called from _PG_init.
+void register_series_callbacks();
+
+struct SeriesOptions {
+  std::string name;
+  std::string format;
+  bool gapless;
+  int64_t start_value;
+  int32_t increment;
+  std::string on_overflow;
+  Oid target_table;           // InvalidOid when none
+  std::optional<std::string> target_column;
+};
+
+void create_series(const SeriesOptions& opts);
+void drop_series(const std::string& name);
+
+// Allocation. `at` is a PostgreSQL DateADT (days since 2000-01-01).
+int64_t next_value(std::string_view series, std::string_view scope, int32_t at, std::string* rendered);
+std::optional<int64_t> current_value(std::string_view series, std::string_view scope, int32_t at);
+std::string peek(std::string_view series, std::string_view scope, int32_t at);
+int64_t set_value(std::string_view series, int64_t value, std::string_view scope, int32_t at);
+int32_t sync_series(const std::string& series);
+
+// Names of the series that have a target column (for seqguard_sync_all).
+std::vector<std::string> series_with_target();
+
+core::Date to_core_date(int32_t pg_date);
+
+}  // namespace seqguard::pg

@@ -1,0 +1,188 @@
+#include "cluster.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+
+namespace seqguard::test {
+
+bool Result::ok() const {
+  if (!r_) return false;
+  auto st = PQresultStatus(r_);
+  return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+std::string Result::sqlstate() const {
+  if (ok()) return "";
+  const char* s = r_ ? PQresultErrorField(r_, PG_DIAG_SQLSTATE) : nullptr;
+  return s ? s : "?????";
+}
+
+std::string Result::error() const { return r_ ? PQresultErrorMessage(r_) : "no result"; }
+
+Conn::Conn(const std::string& conninfo) : c_(PQconnectdb(conninfo.c_str())) {
+  if (PQstatus(c_) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(c_);
+    PQfinish(c_);
+    c_ = nullptr;
+    throw std::runtime_error("connection failed: " + msg);
+  }
+  PQexec(c_, "SET client_min_messages = warning");
+}
+
+Conn::~Conn() {
+  if (c_) PQfinish(c_);
+}
+
+Result Conn::exec(const std::string& sql) { return Result(PQexec(c_, sql.c_str())); }
+
+Result Conn::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  for (auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return Result(PQexecParams(c_, sql.c_str(), (int)values.size(), nullptr, values.data(), nullptr, nullptr, 0));
+}
+
+Result Conn::must(const std::string& sql) {
+  Result r = exec(sql);
+  if (!r.ok()) throw std::runtime_error("SQL failed: " + sql + "\n" + r.error());
+  return r;
+}
+
+int Conn::backend_pid() { return PQbackendPID(c_); }
+
+bool Conn::alive() { return c_ && PQstatus(c_) == CONNECTION_OK; }
+
+namespace {
+
+std::string capture(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+// Stops the shared cluster when the test binary ends, and fails the run if the server
+// log shows a backend that died of a signal nobody sent on purpose.
+class ClusterEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    Cluster& c = Cluster::shared();
+    auto lines = c.unexpected_signal_lines();
+    for (auto& l : lines) ADD_FAILURE() << "server log shows a backend killed by a signal: " << l;
+    if (!lines.empty()) std::cerr << c.log_tail() << "\n";
+  }
+};
+const auto* env = ::testing::AddGlobalTestEnvironment(new ClusterEnvironment);
+
+}  // namespace
+
+Cluster& Cluster::shared() {
+  static Cluster cluster;
+  return cluster;
+}
+
+int Cluster::run(const std::string& cmd, bool as_pg_user) const {
+  std::string full = cmd;
+  if (as_pg_user && geteuid() == 0) full = "runuser -u postgres -- sh -c '" + cmd + "'";
+  return std::system(full.c_str());
+}
+
+Cluster::Cluster() {
+  const char* pgc = std::getenv("PG_CONFIG");
+  bindir_ = capture(std::string(pgc ? pgc : "pg_config") + " --bindir");
+  char tmpl[] = "/tmp/seqguard-it-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  chmod(dir_.c_str(), 0755);
+  if (geteuid() == 0) run("chown postgres:postgres " + dir_, false);
+  const char* port = std::getenv("SEQGUARD_IT_PORT");
+  port_ = port ? std::atoi(port) : 20000 + (int)(getpid() % 20000);
+  std::string initdb = bindir_ + "/initdb -D " + dir_ + "/data -A trust -U postgres --no-sync -E UTF8 >" + dir_ +
+                       "/initdb.log 2>&1";
+  if (run(initdb) != 0) throw std::runtime_error("initdb failed, see " + dir_ + "/initdb.log");
+  std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
+  conf << "listen_addresses = ''\n"
+       << "unix_socket_directories = '" << dir_ << "'\n"
+       << "port = " << port_ << "\n"
+       << "max_connections = 120\n"
+       << "fsync = off\n"
+       << "max_prepared_transactions = 4\n"
+       << "log_line_prefix = '%m [%p] '\n";
+  conf.close();
+  start();
+  Conn c(conninfo("postgres"));
+  c.must("DROP DATABASE IF EXISTS seqguard_it");
+  c.must("CREATE DATABASE seqguard_it");
+  Conn it(conninfo());
+  it.must("CREATE EXTENSION seqguard");
+}
+
+Cluster::~Cluster() {
+  if (running_) stop("fast");
+  if (!std::getenv("SEQGUARD_IT_KEEP")) run("rm -rf " + dir_, false);
+}
+
+std::string Cluster::conninfo(const std::string& dbname) const {
+  return "host=" + dir_ + " port=" + std::to_string(port_) + " user=postgres dbname=" + dbname;
+}
+
+std::string Cluster::fresh_database(const std::string& name) {
+  Conn c(conninfo("postgres"));
+  c.must("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  c.must("CREATE DATABASE " + name);
+  Conn db(conninfo(name));
+  db.must("CREATE EXTENSION seqguard");
+  return conninfo(name);
+}
+
+void Cluster::start() {
+  std::string cmd = bindir_ + "/pg_ctl -D " + dir_ + "/data -l " + dir_ + "/server.log -w -t 60 start >/dev/null";
+  if (run(cmd) != 0) throw std::runtime_error("pg_ctl start failed:\n" + log_tail());
+  running_ = true;
+}
+
+void Cluster::stop(const char* mode) {
+  std::string cmd = bindir_ + "/pg_ctl -D " + dir_ + "/data -m " + mode + " -w -t 60 stop >/dev/null";
+  run(cmd);
+  running_ = false;
+}
+
+void Cluster::crash_and_restart() {
+  stop("immediate");
+  start();
+}
+
+std::vector<std::string> Cluster::unexpected_signal_lines() const {
+  std::ifstream log(dir_ + "/server.log");
+  std::vector<std::string> out;
+  std::string line;
+  int kills = 0;
+  static const std::regex re("terminated by signal ([0-9]+)");
+  std::smatch m;
+  while (std::getline(log, line)) {
+    if (!std::regex_search(line, m, re)) continue;
+    if (m[1] == "9" && kills < expected_kills_) {
+      kills++;
+      continue;
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+std::string Cluster::log_tail(int lines) const {
+  return capture("tail -n " + std::to_string(lines) + " " + dir_ + "/server.log");
+}
+
+}  // namespace seqguard::test

@@ -1,0 +1,93 @@
+// A throwaway PostgreSQL cluster for the libpq integration tests, and a thin RAII
+// connection. The cluster runs on a private Unix socket directory and port, as the
+// `postgres` user when the tests run as root (PostgreSQL refuses root), and the test
+// binary fails if its log shows a backend killed by a signal it did not send.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace seqguard::test {
+
+class Result {
+ public:
+  explicit Result(PGresult* r) : r_(r) {}
+  Result(Result&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
+  Result& operator=(Result&& o) noexcept {
+    std::swap(r_, o.r_);
+    return *this;
+  }
+  ~Result() {
+    if (r_) PQclear(r_);
+  }
+  bool ok() const;
+  std::string sqlstate() const;  // "" when ok
+  std::string error() const;
+  int rows() const { return PQntuples(r_); }
+  bool is_null(int row, int col) const { return PQgetisnull(r_, row, col); }
+  std::string text(int row = 0, int col = 0) const { return PQgetvalue(r_, row, col); }
+  int64_t int8(int row = 0, int col = 0) const { return std::stoll(PQgetvalue(r_, row, col)); }
+
+ private:
+  PGresult* r_;
+};
+
+class Conn {
+ public:
+  explicit Conn(const std::string& conninfo);
+  Conn(Conn&& o) noexcept : c_(o.c_) { o.c_ = nullptr; }
+  ~Conn();
+  // Runs one command; never throws for SQL errors: check ok()/sqlstate().
+  Result exec(const std::string& sql);
+  Result exec(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+  // Runs and throws std::runtime_error (with the SQL and the message) unless it succeeds.
+  Result must(const std::string& sql);
+  int backend_pid();
+  bool alive();
+  PGconn* raw() { return c_; }
+
+ private:
+  PGconn* c_;
+};
+
+class Cluster {
+ public:
+  // The cluster of this test binary, started on first use and stopped at exit.
+  static Cluster& shared();
+
+  std::string conninfo(const std::string& dbname = "seqguard_it") const;
+  Conn connect(const std::string& dbname = "seqguard_it") const { return Conn(conninfo(dbname)); }
+
+  // A fresh database with the extension created in it (dropped first if it exists).
+  std::string fresh_database(const std::string& name);
+
+  void stop(const char* mode = "fast");
+  void start();
+  // Simulates a crash of the whole server: pg_ctl stop -m immediate, then start.
+  void crash_and_restart();
+  // Tests that kill a backend on purpose declare it, so the log check allows it.
+  void expect_killed_backends(int n) { expected_kills_ += n; }
+
+  // Backends killed by a signal according to the server log, beyond the expected ones.
+  std::vector<std::string> unexpected_signal_lines() const;
+  std::string log_tail(int lines = 40) const;
+
+  ~Cluster();
+
+ private:
+  Cluster();
+  int run(const std::string& cmd, bool as_pg_user = true) const;
+
+  std::string dir_;
+  std::string bindir_;
+  int port_;
+  bool running_ = false;
+  int expected_kills_ = 0;
+};
+
+}  // namespace seqguard::test
