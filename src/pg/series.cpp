@@ -141,6 +141,27 @@ std::string fast_sequence_name(const std::string& key) {
   return buf;
 }
 
+struct CounterRow {
+  std::optional<int64_t> last_value;
+  std::optional<std::string> sequence_name;
+};
+
+std::optional<CounterRow> read_counter_row(const std::string& series, std::string_view scope,
+                                           const std::string& period, Snap snap) {
+  Spi spi;
+  uint64_t n = spi.execute(
+      "SELECT last_value, sequence_name::pg_catalog.text FROM seqguard.counters "
+      "WHERE series OPERATOR(pg_catalog.=) $1 AND scope OPERATOR(pg_catalog.=) $2 "
+      "AND period OPERATOR(pg_catalog.=) $3",
+      {Param::text(series), Param::text(std::string(scope)), Param::text(period)}, snap, true);
+  if (n == 0) return std::nullopt;
+  return CounterRow{spi.get_int8(0, 1), spi.get_text(0, 2)};
+}
+
+Oid counter_sequence_oid(const std::string& name) {
+  return pg_call([&] { return get_relname_relid(name.c_str(), catalog().schema); });
+}
+
 void check_writable(const char* what) {
   pg_try([&] { PreventCommandIfReadOnly(what); });
 }
@@ -148,15 +169,9 @@ void check_writable(const char* what) {
 // Finds or creates the sequence of a fast counter. Creating one takes the counter lock,
 // so two sessions that start a new period at once create it once.
 Oid fast_sequence(Counter& c, const std::string& key) {
-  const Catalog& cat = catalog();
   auto lookup = [&](Snap snap) -> std::optional<std::string> {
-    Spi spi;
-    uint64_t n = spi.execute(
-        "SELECT sequence_name::pg_catalog.text FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
-        "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
-        {Param::text(c.series->name), Param::text(c.scope), Param::text(c.period)}, snap, true);
-    if (n == 0) return std::nullopt;
-    return spi.get_text(0, 1);
+    std::optional<CounterRow> row = read_counter_row(c.series->name, c.scope, c.period, snap);
+    return row ? row->sequence_name : std::nullopt;
   };
   std::optional<std::string> name = lookup(Snap::transaction);
   if (!name) {
@@ -184,10 +199,8 @@ Oid fast_sequence(Counter& c, const std::string& key) {
     }
   }
   std::string seqname = *name;
-  Oid oid = pg_call([&] {
-    CommandCounterIncrement();
-    return get_relname_relid(seqname.c_str(), cat.schema);
-  });
+  pg_try([] { CommandCounterIncrement(); });
+  Oid oid = counter_sequence_oid(seqname);
   if (oid == InvalidOid)
     fail(core::sqlstate::object_not_in_prerequisite_state,
          "sequence seqguard." + seqname + " of series \"" + c.series->name + "\" is missing");
@@ -209,13 +222,9 @@ Counter& get_counter(const SeriesDef& s, const std::string& scope, const std::st
   }
   check_writable("next_formatted_id()");
   lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
-  Spi spi;
-  uint64_t n = spi.execute(
-      "SELECT last_value FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
-      "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
-      {Param::text(s.name), Param::text(scope), Param::text(period)}, Snap::latest, true);
-  c.in_table = n > 0;
-  c.last = n > 0 ? spi.get_int8(0, 1) : std::nullopt;
+  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, Snap::latest);
+  c.in_table = row.has_value();
+  c.last = row ? row->last_value : std::nullopt;
   c.dirty = false;
   c.saves.clear();
   c.created_level = level;
@@ -269,6 +278,33 @@ int64_t allocate(Counter& c) {
   c.last = next;
   c.dirty = true;
   return next;
+}
+
+// A counter as stored, read without its lock: the last value issued (none yet: nullopt)
+// and the value the next allocation would get.
+struct Stored {
+  std::optional<int64_t> last;
+  int64_t next;
+};
+
+Stored read_stored(const SeriesDef& s, std::string_view scope, const std::string& period, Snap snap) {
+  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, snap);
+  if (s.gapless || !row || !row->sequence_name) {
+    std::optional<int64_t> last = row ? row->last_value : std::nullopt;
+    return Stored{last, advance(s, last)};
+  }
+  Oid seq = counter_sequence_oid(*row->sequence_name);
+  if (seq == InvalidOid) return Stored{std::nullopt, s.start};
+  Spi spi;
+  SequenceState st = read_sequence(spi, seq);
+  return Stored{st.is_called ? std::optional<int64_t>(st.last_value) : std::nullopt, st.next_value()};
+}
+
+// The gapless counter this transaction holds (locked and loaded), if any.
+const Counter* held_counter(const SeriesDef& s, std::string_view scope, const std::string& period) {
+  if (!s.gapless) return nullptr;
+  auto it = counters.find(counter_key(s.name, scope, period));
+  return it != counters.end() && it->second.created_level > 0 ? &it->second : nullptr;
 }
 
 void write_counters() {
@@ -422,50 +458,17 @@ int64_t next_value(std::string_view series, std::string_view scope, int32_t at, 
 std::optional<int64_t> current_value(std::string_view series, std::string_view scope, int32_t at) {
   const SeriesDef& s = load_series(series);
   std::string period = s.tpl.period_key(to_core_date(at));
-  auto it = counters.find(counter_key(s.name, scope, period));
-  if (s.gapless) {
-    if (it != counters.end() && it->second.created_level > 0) return it->second.last;
-    Spi spi;
-    uint64_t n = spi.execute(
-        "SELECT last_value FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
-        "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
-        {Param::text(s.name), Param::text(std::string(scope)), Param::text(period)}, Snap::transaction, true);
-    return n > 0 ? spi.get_int8(0, 1) : std::nullopt;
-  }
-  Spi spi;
-  uint64_t n = spi.execute(
-      "SELECT sequence_name::pg_catalog.text FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
-      "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
-      {Param::text(s.name), Param::text(std::string(scope)), Param::text(period)}, Snap::transaction, true);
-  if (n == 0) return std::nullopt;
-  Oid seq = pg_call([&, name = spi.get_text(0, 1).value_or("")] {
-    return get_relname_relid(name.c_str(), catalog().schema);
-  });
-  if (seq == InvalidOid) return std::nullopt;
-  SequenceState st = read_sequence(spi, seq);
-  if (!st.is_called) return std::nullopt;
-  return st.last_value;
+  if (const Counter* c = held_counter(s, scope, period)) return c->last;
+  return read_stored(s, scope, period, Snap::transaction).last;
 }
 
 std::string peek(std::string_view series, std::string_view scope, int32_t at) {
   const SeriesDef& s = load_series(series);
   core::Date date = to_core_date(at);
   std::string period = s.tpl.period_key(date);
-  std::optional<int64_t> last;
-  auto it = counters.find(counter_key(s.name, scope, period));
-  if (s.gapless && it != counters.end() && it->second.created_level > 0) {
-    last = it->second.last;
-  } else if (s.gapless) {
-    Spi spi;
-    uint64_t n = spi.execute(
-        "SELECT last_value FROM seqguard.counters WHERE series OPERATOR(pg_catalog.=) $1 "
-        "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
-        {Param::text(s.name), Param::text(std::string(scope)), Param::text(period)}, Snap::latest, true);
-    if (n > 0) last = spi.get_int8(0, 1);
-  } else {
-    last = current_value(series, scope, at);
-  }
-  return s.tpl.render(advance(s, last), scope, date);
+  const Counter* c = held_counter(s, scope, period);
+  int64_t next = c ? advance(s, c->last) : read_stored(s, scope, period, Snap::latest).next;
+  return s.tpl.render(next, scope, date);
 }
 
 int64_t set_value(std::string_view series, int64_t value, std::string_view scope, int32_t at) {
@@ -567,7 +570,7 @@ std::vector<std::string> series_with_target() {
   return out;
 }
 
-int32_t sync_series(const std::string& name) {
+int32_t sync_series(const std::string& name, bool dry_run) {
   const SeriesDef& s = load_series(name);
   if (s.target_table == InvalidOid)
     fail(core::sqlstate::object_not_in_prerequisite_state,
@@ -615,27 +618,32 @@ int32_t sync_series(const std::string& name) {
     pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
   }
   int32_t moved = 0;
+  auto notice = [&](const std::string& what, int64_t from, int64_t to) {
+    std::string msg = std::string("seqguard: ") + (dry_run ? "would move " : "moved ") + what + " from next " +
+                      std::to_string(from) + " to next " + std::to_string(to);
+    pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+    moved++;
+  };
   for (auto& [key, max] : found) {
-    Counter& c = get_counter(s, key.first, key.second, true);
     std::string what = "series \"" + name + "\" counter (scope '" + key.first + "', period '" + key.second + "')";
+    if (dry_run) {
+      // Reads what a real run would compare with, without taking the counter's lock.
+      int64_t next_before = read_stored(s, key.first, key.second, Snap::latest).next;
+      if (next_before <= max) notice(what, next_before, max + s.increment);
+      continue;
+    }
+    Counter& c = get_counter(s, key.first, key.second, true);
     if (s.gapless) {
       int64_t next_before = advance(s, c.last);
       if (next_before > max) continue;
       remember(c);
       c.last = max;
       c.dirty = true;
-      std::string msg = "seqguard: " + what + " moved from next " + std::to_string(next_before) + " to next " +
-                        std::to_string(advance(s, c.last));
-      pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
-      moved++;
+      notice(what, next_before, advance(s, c.last));
     } else {
       Spi spi;
       Advance a = advance_sequence(spi, c.sequence, max);
-      if (!a.moved) continue;
-      std::string msg = "seqguard: " + what + " moved from next " + std::to_string(a.old_next) + " to next " +
-                        std::to_string(a.new_next);
-      pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
-      moved++;
+      if (a.moved) notice(what, a.old_next, a.new_next);
     }
   }
   return moved;

@@ -34,7 +34,10 @@ int64_t next_value(std::string_view series, std::string_view scope, int32_t at, 
 std::optional<int64_t> current_value(std::string_view series, std::string_view scope, int32_t at);
 std::string peek(std::string_view series, std::string_view scope, int32_t at);
 int64_t set_value(std::string_view series, int64_t value, std::string_view scope, int32_t at);
-int32_t sync_series(const std::string& series);
+// Moves every (scope, period) counter of `series` past the largest ID of its template
+// found in its target column; never backwards. With `dry_run`, only reports (NOTICE)
+// what it would move. Returns the number of counters moved (or that would move).
+int32_t sync_series(const std::string& series, bool dry_run = false);
 
 // Names of the series that have a target column (for seqguard_sync_all).
 std::vector<std::string> series_with_target();

@@ -76,7 +76,7 @@ Datum drop_series_fn(FunctionCallInfo fcinfo) {
 
 // seqguard_sync_series(series text) RETURNS integer
 Datum sync_series_fn(FunctionCallInfo fcinfo) {
-  return Int32GetDatum(sync_series(std::string(text_arg(fcinfo, 0, "series"))));
+  return Int32GetDatum(sync_series(std::string(text_arg(fcinfo, 0, "series")), false));
 }
 
 }  // namespace

@@ -1,0 +1,464 @@
+#include "seqguard/core/template.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <limits>
+#include <utility>
+
+namespace seqguard::core {
+
+namespace {
+
+constexpr int kMaxSeqWidth = 18;
+// 2^63 has 19 digits: no int64 magnitude needs more.
+constexpr std::size_t kMaxSeqDigits = 19;
+
+constexpr const char* kTokenHint =
+    "Valid tokens are {seq}, {seq:N} (N from 1 to 18), {YYYY}, {YY}, {MM}, {DD} and {scope}; "
+    "write {{ and }} for literal braces.";
+
+// Positions in messages count characters, not bytes, so that a template with non-ASCII
+// literals points at the token the user sees.
+std::size_t char_position(std::string_view s, std::size_t byte_index) {
+  std::size_t pos = 1;
+  for (std::size_t i = 0; i < byte_index && i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++pos;
+  }
+  return pos;
+}
+
+[[noreturn]] void bad_token(std::string_view source, std::string_view what, std::string_view token,
+                            std::size_t byte_index, std::string detail = {}) {
+  throw Error(sqlstate::invalid_parameter_value,
+              fmt::format("invalid template \"{}\": {} \"{}\" at position {}", source, what, token,
+                          char_position(source, byte_index)),
+              std::move(detail), kTokenHint);
+}
+
+// {seq:N}: N is written plainly (no sign, no leading zero, no blanks) so that one width
+// has one spelling.
+int parse_width(std::string_view digits) {
+  if (digits.empty() || digits.size() > 2 || digits[0] == '0') return -1;
+  int n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return -1;
+    n = n * 10 + (c - '0');
+  }
+  return n <= kMaxSeqWidth ? n : -1;
+}
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+uint64_t magnitude(int64_t v) noexcept {
+  // Unsigned negation: well defined for INT64_MIN, where -v would overflow.
+  return v < 0 ? uint64_t{0} - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+}
+
+int digit_count(uint64_t v) noexcept {
+  int n = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
+}
+
+void append_seq(std::string& out, int64_t value, int width) {
+  if (value < 0) out.push_back('-');
+  const fmt::format_int digits(static_cast<unsigned long long>(magnitude(value)));
+  const std::size_t n = digits.size();
+  if (n < static_cast<std::size_t>(width)) out.append(static_cast<std::size_t>(width) - n, '0');
+  out.append(digits.data(), n);
+}
+
+void append_2(std::string& out, int v) {
+  if (v >= 0 && v <= 99) {
+    const char buf[2] = {static_cast<char>('0' + v / 10), static_cast<char>('0' + v % 10)};
+    out.append(buf, 2);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{:02d}", v);
+  }
+}
+
+void append_4(std::string& out, int v) {
+  if (v >= 0 && v <= 9999) {
+    const char buf[4] = {static_cast<char>('0' + v / 1000), static_cast<char>('0' + v / 100 % 10),
+                         static_cast<char>('0' + v / 10 % 10), static_cast<char>('0' + v % 10)};
+    out.append(buf, 4);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{:04d}", v);
+  }
+}
+
+bool is_leap(int y) noexcept { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int days_in_month(int y, int m) noexcept {
+  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
+
+// Reads exactly `n` digits at `pos`; -1 when they are not all there.
+int fixed_digits(std::string_view s, std::size_t pos, std::size_t n) noexcept {
+  if (s.size() - pos < n) return -1;
+  int v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = s[pos + i];
+    if (!is_digit(c)) return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+// Values bound so far while matching an ID; copied at each step so that backtracking
+// needs no undo.
+struct Bindings {
+  int year4 = -1;
+  int year2 = -1;
+  int month = -1;
+  int day = -1;
+  bool scope_bound = false;
+  std::string_view scope;
+  int64_t value = 0;
+};
+
+struct Matcher {
+  const Template& tpl;
+  const std::vector<Template::Part>& parts;
+  std::string_view id;
+  std::optional<ParsedId> result;
+
+  // Ties (an ID that more than one assignment renders to, e.g. `{scope}-{seq}` and
+  // "EU--5") are broken by trying the shortest {scope} and the longest {seq} first:
+  // "EU--5" is scope "EU", value -5.
+  bool match(std::size_t pi, std::size_t pos, Bindings b) {
+    if (pi == parts.size()) return pos == id.size() && finish(b);
+    const Template::Part& part = parts[pi];
+    switch (part.kind) {
+      case Template::Kind::literal:
+        return id.compare(pos, part.text.size(), part.text) == 0 && match(pi + 1, pos + part.text.size(), b);
+      case Template::Kind::year4: {
+        const int y = fixed_digits(id, pos, 4);
+        if (y < 1 || (b.year4 >= 0 && b.year4 != y) || (b.year2 >= 0 && b.year2 != y % 100)) return false;
+        b.year4 = y;
+        return match(pi + 1, pos + 4, b);
+      }
+      case Template::Kind::year2: {
+        const int y = fixed_digits(id, pos, 2);
+        if (y < 0 || (b.year2 >= 0 && b.year2 != y) || (b.year4 >= 0 && b.year4 % 100 != y)) return false;
+        b.year2 = y;
+        return match(pi + 1, pos + 2, b);
+      }
+      case Template::Kind::month: {
+        const int m = fixed_digits(id, pos, 2);
+        if (m < 1 || m > 12 || (b.month >= 0 && b.month != m)) return false;
+        b.month = m;
+        return match(pi + 1, pos + 2, b);
+      }
+      case Template::Kind::day: {
+        const int d = fixed_digits(id, pos, 2);
+        if (d < 1 || d > 31 || (b.day >= 0 && b.day != d)) return false;
+        b.day = d;
+        return match(pi + 1, pos + 2, b);
+      }
+      case Template::Kind::scope:
+        return match_scope(pi, pos, b);
+      case Template::Kind::seq:
+        return match_seq(pi, pos, b, part.width);
+    }
+    return false;
+  }
+
+  bool match_scope(std::size_t pi, std::size_t pos, Bindings b) {
+    const std::string_view rest = id.substr(pos);
+    if (b.scope_bound) {
+      return rest.substr(0, b.scope.size()) == b.scope && match(pi + 1, pos + b.scope.size(), b);
+    }
+    b.scope_bound = true;
+    if (pi + 1 == parts.size()) {
+      b.scope = rest;
+      return match(pi + 1, id.size(), b);
+    }
+    // Only the places where the following literal occurs can end the scope; this keeps
+    // a long non-matching value (sync reads arbitrary column text) from costing a full
+    // quadratic search.
+    const Template::Part& next = parts[pi + 1];
+    if (next.kind == Template::Kind::literal) {
+      for (std::size_t q = id.find(next.text, pos); q != std::string_view::npos; q = id.find(next.text, q + 1)) {
+        b.scope = id.substr(pos, q - pos);
+        if (match(pi + 1, q, b)) return true;
+      }
+      return false;
+    }
+    for (std::size_t len = 0; len <= rest.size(); ++len) {
+      b.scope = rest.substr(0, len);
+      if (match(pi + 1, pos + len, b)) return true;
+    }
+    return false;
+  }
+
+  bool match_seq(std::size_t pi, std::size_t pos, Bindings b, int width) {
+    std::size_t p = pos;
+    const bool negative = p < id.size() && id[p] == '-';
+    if (negative) ++p;
+    std::size_t run = 0;
+    while (run < kMaxSeqDigits && p + run < id.size() && is_digit(id[p + run])) ++run;
+    const std::size_t min_len = static_cast<std::size_t>(std::max(width, 1));
+    for (std::size_t len = run; len >= min_len; --len) {
+      const std::string_view digits = id.substr(p, len);
+      // More digits than the padding asks for means no leading zero, or re-rendering
+      // would give different text: "0012" is not a rendering of {seq:3}.
+      if (len > min_len && digits[0] == '0') continue;
+      uint64_t mag = 0;
+      for (char c : digits) mag = mag * 10 + static_cast<uint64_t>(c - '0');
+      constexpr uint64_t kMaxPositive = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+      if (negative) {
+        // Zero renders without a sign.
+        if (mag == 0 || mag > kMaxPositive + 1) continue;
+        b.value = mag == kMaxPositive + 1 ? std::numeric_limits<int64_t>::min() : -static_cast<int64_t>(mag);
+      } else {
+        if (mag > kMaxPositive) continue;
+        b.value = static_cast<int64_t>(mag);
+      }
+      if (match(pi + 1, p + len, b)) return true;
+    }
+    return false;
+  }
+
+  bool finish(const Bindings& b) {
+    Date at{1, 1, 1};
+    if (b.year4 >= 0) {
+      at.year = b.year4;
+    } else if (b.year2 >= 0) {
+      at.year = 2000 + b.year2;
+    }
+    if (b.month >= 0) at.month = b.month;
+    if (b.day >= 0) at.day = b.day;
+    const Period period = tpl.period();
+    if (period == Period::day && at.day > days_in_month(at.year, at.month)) return false;
+    // The checks above should make this redundant; it guarantees that whatever the
+    // matcher accepts is exactly what render() would have produced.
+    if (tpl.render(b.value, b.scope, at) != id) return false;
+    result = ParsedId{std::string(b.scope), tpl.period_key(at), b.value};
+    return true;
+  }
+};
+
+}  // namespace
+
+const char* period_name(Period p) noexcept {
+  switch (p) {
+    case Period::none:
+      return "none";
+    case Period::year:
+      return "year";
+    case Period::month:
+      return "month";
+    case Period::day:
+      return "day";
+  }
+  return "none";
+}
+
+Template Template::parse(std::string_view source) {
+  Template t;
+  t.source_ = std::string(source);
+  if (source.empty()) {
+    throw Error(sqlstate::invalid_parameter_value, "invalid template \"\": the template is empty", {},
+                "A template needs a {seq} or {seq:N} token, e.g. ASM-{YYYY}-{seq:3}.");
+  }
+
+  std::string literal;
+  auto flush_literal = [&] {
+    if (!literal.empty()) {
+      t.parts_.push_back(Part{Kind::literal, std::move(literal), 0});
+      literal.clear();
+    }
+  };
+  bool has_seq = false, has_year = false, has_month = false, has_day = false;
+
+  for (std::size_t i = 0; i < source.size();) {
+    const char c = source[i];
+    if (c == '}') {
+      if (i + 1 < source.size() && source[i + 1] == '}') {
+        literal.push_back('}');
+        i += 2;
+        continue;
+      }
+      bad_token(source, "unmatched", "}", i);
+    }
+    if (c != '{') {
+      literal.push_back(c);
+      ++i;
+      continue;
+    }
+    if (i + 1 < source.size() && source[i + 1] == '{') {
+      literal.push_back('{');
+      i += 2;
+      continue;
+    }
+    const std::size_t close = source.find('}', i + 1);
+    if (close == std::string_view::npos) bad_token(source, "unterminated token", source.substr(i), i);
+    const std::string_view token = source.substr(i, close - i + 1);
+    const std::string_view name = token.substr(1, token.size() - 2);
+
+    Part part{Kind::literal, {}, 0};
+    if (name == "seq") {
+      part.kind = Kind::seq;
+    } else if (name.substr(0, 4) == "seq:") {
+      part.kind = Kind::seq;
+      part.width = parse_width(name.substr(4));
+      if (part.width < 0) bad_token(source, "invalid width (must be 1 to 18) in token", token, i);
+    } else if (name == "YYYY") {
+      part.kind = Kind::year4;
+      has_year = true;
+    } else if (name == "YY") {
+      part.kind = Kind::year2;
+      has_year = true;
+    } else if (name == "MM") {
+      part.kind = Kind::month;
+      has_month = true;
+    } else if (name == "DD") {
+      part.kind = Kind::day;
+      has_day = true;
+    } else if (name == "scope") {
+      part.kind = Kind::scope;
+    } else {
+      bad_token(source, "unknown token", token, i);
+    }
+    if (part.kind == Kind::seq) {
+      if (has_seq) {
+        bad_token(source, "second {seq} token", token, i, "A template has exactly one {seq} or {seq:N} token.");
+      }
+      has_seq = true;
+    }
+    flush_literal();
+    t.parts_.push_back(std::move(part));
+    i = close + 1;
+  }
+  flush_literal();
+
+  if (!has_seq) {
+    throw Error(sqlstate::invalid_parameter_value, fmt::format("template \"{}\" has no {{seq}} token", source),
+                {}, "Add {seq} or {seq:N}, e.g. ASM-{YYYY}-{seq:3}.");
+  }
+  t.period_ = has_day ? Period::day : has_month ? Period::month : has_year ? Period::year : Period::none;
+  return t;
+}
+
+std::string Template::render(int64_t value, std::string_view scope, const Date& at) const {
+  std::string out;
+  out.reserve(source_.size() + scope.size() + kMaxSeqDigits + 1);
+  render_to(out, value, scope, at);
+  return out;
+}
+
+void Template::render_to(std::string& out, int64_t value, std::string_view scope, const Date& at) const {
+  for (const Part& p : parts_) {
+    switch (p.kind) {
+      case Kind::literal:
+        out.append(p.text);
+        break;
+      case Kind::seq:
+        append_seq(out, value, p.width);
+        break;
+      case Kind::year4:
+        append_4(out, at.year);
+        break;
+      case Kind::year2:
+        append_2(out, (at.year % 100 + 100) % 100);
+        break;
+      case Kind::month:
+        append_2(out, at.month);
+        break;
+      case Kind::day:
+        append_2(out, at.day);
+        break;
+      case Kind::scope:
+        out.append(scope);
+        break;
+    }
+  }
+}
+
+bool Template::overflows(int64_t value) const noexcept {
+  const int width = seq_width();
+  return width > 0 && digit_count(magnitude(value)) > width;
+}
+
+std::string Template::period_key(const Date& at) const {
+  switch (period_) {
+    case Period::none:
+      return {};
+    case Period::year:
+      return fmt::format("{:04d}", at.year);
+    case Period::month:
+      return fmt::format("{:04d}-{:02d}", at.year, at.month);
+    case Period::day:
+      return fmt::format("{:04d}-{:02d}-{:02d}", at.year, at.month, at.day);
+  }
+  return {};
+}
+
+std::optional<ParsedId> Template::parse_id(std::string_view id) const {
+  bool year = false, month = false, day = false;
+  for (const Part& p : parts_) {
+    year |= p.kind == Kind::year4 || p.kind == Kind::year2;
+    month |= p.kind == Kind::month;
+    day |= p.kind == Kind::day;
+  }
+  // A counter is keyed by its period: an ID whose period the text does not pin down
+  // cannot be assigned to a counter.
+  const bool recoverable = period_ == Period::none || (period_ == Period::year && year) ||
+                           (period_ == Period::month && year && month) ||
+                           (period_ == Period::day && year && month && day);
+  if (!recoverable) return std::nullopt;
+
+  Matcher m{*this, parts_, id, std::nullopt};
+  m.match(0, 0, Bindings{});
+  return std::move(m.result);
+}
+
+int Template::seq_width() const noexcept {
+  for (const Part& p : parts_) {
+    if (p.kind == Kind::seq) return p.width;
+  }
+  return 0;
+}
+
+bool Template::has_scope() const noexcept {
+  return std::any_of(parts_.begin(), parts_.end(), [](const Part& p) { return p.kind == Kind::scope; });
+}
+
+// Howard Hinnant's civil_from_days / days_from_civil
+// (http://howardhinnant.github.io/date_algorithms.html), in 64-bit arithmetic.
+Date date_from_unix_days(int64_t days) noexcept {
+  // Far outside any PostgreSQL date; the clamp only keeps the arithmetic and the int
+  // year free of overflow.
+  constexpr int64_t kLimit = int64_t{1} << 39;
+  int64_t z = std::clamp(days, -kLimit, kLimit) + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;                                   // [0, 146096]
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             // [0, 365]
+  const int64_t mp = (5 * doy + 2) / 153;                                  // [0, 11], March first
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return Date{static_cast<int>(y), static_cast<int>(m), static_cast<int>(d)};
+}
+
+int64_t unix_days_from_date(const Date& d) noexcept {
+  const int64_t m = d.month;
+  const int64_t y = static_cast<int64_t>(d.year) - (m <= 2 ? 1 : 0);
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;                                       // [0, 399]
+  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d.day - 1;  // [0, 365]
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;               // [0, 146096]
+  return era * 146097 + doe - 719468;
+}
+
+}  // namespace seqguard::core
