@@ -7,7 +7,11 @@ PG_MAJOR=${PG_MAJOR:-15}
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-client-$PG_MAJOR libfmt-dev libgtest-dev libpq-dev cmake g++ make"
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+  log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+else
+  log() { printf '==> %s\n' "$*"; }
+fi
 
 # Runs a command as root: directly when we are root, through sudo otherwise.
 as_root() {

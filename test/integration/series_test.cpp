@@ -1,0 +1,179 @@
+// Gapless counters under real concurrency: many connections, rollbacks, savepoints,
+// lock_timeout, and an immediate server stop in the middle of a load.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster.hpp"
+
+namespace seqguard::test {
+namespace {
+
+// Parses "L-000123" into 123.
+int64_t number_of(const std::string& id) { return std::stoll(id.substr(id.find('-') + 1)); }
+
+// Asserts that the committed IDs of table `tbl` are exactly 1..n, and returns n.
+int64_t expect_gapless(Conn& c, const std::string& tbl) {
+  Result r = c.must("SELECT id FROM " + tbl);
+  std::set<int64_t> seen;
+  for (int i = 0; i < r.rows(); i++) {
+    bool fresh = seen.insert(number_of(r.text(i))).second;
+    EXPECT_TRUE(fresh) << "duplicate ID " << r.text(i);
+  }
+  int64_t n = (int64_t)seen.size();
+  if (n > 0) {
+    EXPECT_EQ(*seen.begin(), 1) << "numbering must start at 1";
+    EXPECT_EQ(*seen.rbegin(), n) << "committed IDs have a hole: " << n << " IDs, largest " << *seen.rbegin();
+  }
+  return n;
+}
+
+TEST(Series, SixteenSessionsWithRollbacksAndSavepointsStayGapless) {
+  std::string db = Cluster::shared().fresh_database("series_load");
+  {
+    Conn c(db);
+    c.must("SELECT seqguard_create_series('L', 'L-{seq:6}')");
+    c.must("CREATE TABLE docs (id text PRIMARY KEY DEFAULT next_formatted_id('L'), worker int, note text)");
+  }
+  constexpr int kSessions = 16, kTransactions = 120;
+  std::atomic<int> committed_rows{0}, rolled_back{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kSessions; w++) {
+    threads.emplace_back([&, w] {
+      Conn c(db);
+      std::mt19937 rng(1000 + w);
+      for (int t = 0; t < kTransactions; t++) {
+        int rows = 0;
+        bool ok = c.exec("BEGIN").ok();
+        int n = 1 + (int)(rng() % 3);
+        for (int i = 0; i < n && ok; i++, rows++)
+          ok = c.exec("INSERT INTO docs (worker) VALUES (" + std::to_string(w) + ")").ok();
+        if (ok && rng() % 3 == 0) {
+          // Numbers drawn inside a savepoint that rolls back are given back.
+          ok = c.exec("SAVEPOINT s").ok() && c.exec("INSERT INTO docs (worker, note) VALUES (0, 'sp')").ok() &&
+               c.exec("SELECT next_formatted_id('L')").ok() && c.exec("ROLLBACK TO SAVEPOINT s").ok();
+          if (ok && rng() % 2 == 0) {
+            ok = c.exec("INSERT INTO docs (worker, note) VALUES (0, 'after sp')").ok();
+            rows++;
+          }
+        }
+        if (!ok) {
+          failures++;
+          c.exec("ROLLBACK");
+        } else if (rng() % 5 == 0) {
+          c.must("ROLLBACK");
+          rolled_back++;
+        } else {
+          c.must("COMMIT");
+          committed_rows += rows;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(rolled_back.load(), 0);
+  Conn c(db);
+  EXPECT_EQ(expect_gapless(c, "docs"), committed_rows.load());
+  EXPECT_EQ(c.must("SELECT last_value FROM seqguard_counters WHERE series = 'L'").int8(), committed_rows.load());
+  EXPECT_EQ(c.must("SELECT next_formatted_id('L')").text(), "L-" + [&] {
+    char buf[16];
+    snprintf(buf, sizeof buf, "%06d", committed_rows.load() + 1);
+    return std::string(buf);
+  }());
+}
+
+TEST(Series, SameCounterHonoursLockTimeout) {
+  std::string db = Cluster::shared().fresh_database("series_timeout");
+  Conn a(db), b(db);
+  a.must("SELECT seqguard_create_series('T', 'T{seq}')");
+  a.must("BEGIN");
+  EXPECT_EQ(a.must("SELECT next_formatted_id('T')").text(), "T1");
+  b.must("SET lock_timeout = '200ms'");
+  Result r = b.exec("SELECT next_formatted_id('T')");
+  EXPECT_EQ(r.sqlstate(), "55P03") << r.error();
+  // Another counter is not blocked at all.
+  EXPECT_EQ(b.must("SELECT next_formatted_id('T', 'other')").text(), "T1");
+  a.must("COMMIT");
+  EXPECT_EQ(b.must("SELECT next_formatted_id('T')").text(), "T2");
+}
+
+TEST(Series, FastModeIsUniqueUnderConcurrency) {
+  std::string db = Cluster::shared().fresh_database("series_fast");
+  {
+    Conn c(db);
+    c.must("SELECT seqguard_create_series('F', 'F-{seq:6}', gapless => false)");
+    c.must("CREATE TABLE tracks (id text PRIMARY KEY DEFAULT next_formatted_id('F'), worker int)");
+  }
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 16; w++) {
+    threads.emplace_back([&, w] {
+      Conn c(db);
+      for (int t = 0; t < 100; t++) {
+        bool rollback = (t + w) % 5 == 0;
+        if (!c.exec("BEGIN").ok() || !c.exec("INSERT INTO tracks (worker) VALUES (1)").ok()) errors++;
+        c.exec(rollback ? "ROLLBACK" : "COMMIT");
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  Conn c(db);
+  EXPECT_EQ(c.must("SELECT count(*) FROM tracks").int8(), 16 * 80);
+  EXPECT_EQ(c.must("SELECT count(DISTINCT id) FROM tracks").int8(), 16 * 80);
+}
+
+// Runs last in this file: it restarts the shared cluster.
+TEST(Series, ImmediateStopMidLoadKeepsCommittedIdsGaplessAndNumberingContinues) {
+  std::string db = Cluster::shared().fresh_database("series_crash");
+  {
+    Conn c(db);
+    c.must("SELECT seqguard_create_series('C', 'C-{seq:7}')");
+    c.must("CREATE TABLE crashy (id text PRIMARY KEY DEFAULT next_formatted_id('C'), w int)");
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> commits{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 8; w++) {
+    threads.emplace_back([&, w] {
+      try {
+        Conn c(db);
+        std::mt19937 rng(w);
+        while (!stop && c.alive()) {
+          if (!c.exec("BEGIN").ok()) break;
+          c.exec("INSERT INTO crashy (w) SELECT " + std::to_string(w) + " FROM generate_series(1, " +
+                 std::to_string(1 + rng() % 4) + ")");
+          if (rng() % 5 == 0) {
+            c.exec("ROLLBACK");
+          } else if (c.exec("COMMIT").ok()) {
+            commits++;
+          }
+        }
+      } catch (const std::exception&) {
+        // The server went away under us: that is the point of this test.
+      }
+    });
+  }
+  while (commits < 300) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Cluster::shared().crash_and_restart();
+  stop = true;
+  for (auto& t : threads) t.join();
+
+  Conn c(db);
+  int64_t n = expect_gapless(c, "crashy");
+  EXPECT_GE(n, 300);
+  EXPECT_EQ(c.must("SELECT last_value FROM seqguard_counters WHERE series = 'C'").int8(), n);
+  char expected[32];
+  snprintf(expected, sizeof expected, "C-%07lld", (long long)n + 1);
+  EXPECT_EQ(c.must("INSERT INTO crashy (w) VALUES (0) RETURNING id").text(), expected);
+}
+
+}  // namespace
+}  // namespace seqguard::test
