@@ -20,7 +20,8 @@ as_root() {
 
 # PostgreSQL refuses to run as root: when we are root, the cluster runs as `postgres`.
 as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From / : postgres may not be allowed into the directory we were started from.
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 install_packages() {

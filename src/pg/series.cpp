@@ -307,10 +307,13 @@ const Counter* held_counter(const SeriesDef& s, std::string_view scope, const st
   return it != counters.end() && it->second.created_level > 0 ? &it->second : nullptr;
 }
 
+bool any_dirty() noexcept {
+  for (auto& [key, c] : counters)
+    if (c.dirty) return true;
+  return false;
+}
+
 void write_counters() {
-  bool any = false;
-  for (auto& [key, c] : counters) any = any || c.dirty;
-  if (!any) return;
   Spi spi;
   for (auto& [key, c] : counters) {
     if (!c.dirty) continue;
@@ -334,7 +337,7 @@ void on_xact(XactEvent event, void*) {
   switch (event) {
     case XACT_EVENT_PRE_COMMIT:
     case XACT_EVENT_PARALLEL_PRE_COMMIT: {
-      if (counters.empty()) return;
+      if (!any_dirty()) return;
       // Errors here abort the transaction, as they must: its IDs were never stored.
       bool failed = false;
       try {
