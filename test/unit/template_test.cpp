@@ -606,7 +606,6 @@ TEST(TemplateParseId, GeneratedRoundTrips) {
       EXPECT_EQ(p->period_key, t.period_key(expected_at)) << src << " / " << id;
     }
   }
-  std::printf("parsed=%d exact=%d unrecoverable=%d\n", parsed, exact, unrecoverable);
   // The generator must exercise every branch, not just the easy one.
   EXPECT_GT(parsed, 3000);
   EXPECT_GT(exact, 2000);
