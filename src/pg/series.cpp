@@ -23,6 +23,7 @@
 
 #include <climits>
 #include <map>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +33,7 @@
 
 extern "C" {
 #include "commands/sequence.h"
+#include "utils/inval.h"
 }
 
 namespace seqguard::pg {
@@ -56,7 +58,7 @@ struct Save {
 };
 
 struct Counter {
-  const SeriesDef* series;
+  std::shared_ptr<const SeriesDef> series;  // kept alive even if the cache is flushed
   std::string scope;
   std::string period;
   int created_level;            // nest level whose abort forgets this entry
@@ -67,9 +69,19 @@ struct Counter {
   Oid sequence = InvalidOid;    // fast: the sequence behind the counter
 };
 
+// Kept across transactions: series definitions and the sequences of fast counters. They
+// change only through seqguard_create_series()/seqguard_drop_series(), which send a
+// relcache invalidation for seqguard.series at commit; every backend then drops its
+// copies (on_relcache_invalidation). A transaction that already uses a definition keeps
+// its own reference, so a flush in the middle of a call never leaves one dangling.
+std::unordered_map<std::string, std::shared_ptr<const SeriesDef>> series_cache;
+std::unordered_map<std::string, Oid> fast_sequences;  // key: counter key
+Oid series_relid = InvalidOid;
+
 // Everything below lives for one transaction.
-std::unordered_map<std::string, SeriesDef> series_cache;
 std::map<std::string, Counter> counters;  // key: series \0 scope \0 period
+// Series whose ShareLock this transaction holds, with the nest level that took it.
+std::unordered_map<std::string, int> series_locks;
 
 // The last counter used, so that a bulk INSERT ... SELECT with one series pays one
 // comparison per row, not a hash of three strings.
@@ -82,9 +94,23 @@ struct LastHit {
 
 void forget_transaction_state() noexcept {
   counters.clear();
-  series_cache.clear();
+  series_locks.clear();
   last_hit.counter = nullptr;
   reset_catalog_cache();
+}
+
+void on_relcache_invalidation(Datum, Oid relid) {
+  bool ours = relid == InvalidOid || relid == series_relid;
+  for (auto& [key, seq] : fast_sequences) ours = ours || seq == relid;
+  if (!ours) return;
+  series_cache.clear();
+  fast_sequences.clear();
+}
+
+// Makes every backend forget its cached series definitions once this transaction commits.
+void invalidate_series_caches() {
+  Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  if (relid != InvalidOid) pg_try([&] { CacheInvalidateRelcacheByRelid(relid); });
 }
 
 std::string counter_key(std::string_view series, std::string_view scope, std::string_view period) {
@@ -101,31 +127,40 @@ std::string counter_key(std::string_view series, std::string_view scope, std::st
        "Create it with seqguard_create_series().");
 }
 
-const SeriesDef& load_series(std::string_view name) {
-  auto it = series_cache.find(std::string(name));
+std::shared_ptr<const SeriesDef> load_series(std::string_view name) {
+  std::string key(name);
+  // Allocators share the series lock, so seqguard_drop_series() waits for them and they
+  // never write counters for a series that no longer exists. Once per transaction.
+  if (series_locks.find(key) == series_locks.end()) {
+    lock_object(LockSpace::series, lock_hash(name), ShareLock);
+    series_locks.emplace(key, GetCurrentTransactionNestLevel());
+    // A drop or create that committed while we waited must be seen now.
+    pg_try([] { AcceptInvalidationMessages(); });
+  }
+  auto it = series_cache.find(key);
   if (it != series_cache.end()) return it->second;
 
-  // Allocators share the series lock, so seqguard_drop_series() waits for them and they
-  // never write counters for a series that no longer exists.
-  lock_object(LockSpace::series, lock_hash(name), ShareLock);
-  SeriesDef def;
+  auto def = std::make_shared<SeriesDef>();
   {
     Spi spi;
     uint64_t n = spi.execute(
         "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
         "target_column::pg_catalog.text FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
-        {Param::text(std::string(name))}, Snap::latest, true);
+        {Param::text(key)}, Snap::latest, true);
     if (n == 0) unknown_series(name);
-    def.name = std::string(name);
-    def.tpl = core::Template::parse(*spi.get_text(0, 1));
-    def.gapless = spi.get_bool(0, 2).value_or(true);
-    def.start = spi.get_int8(0, 3).value_or(1);
-    def.increment = (int32_t)spi.get_int8(0, 4).value_or(1);
-    def.overflow_error = spi.get_text(0, 5).value_or("widen") == "error";
-    def.target_table = spi.get_oid(0, 6).value_or(InvalidOid);
-    def.target_column = spi.get_text(0, 7).value_or("");
+    def->name = key;
+    def->tpl = core::Template::parse(*spi.get_text(0, 1));
+    def->gapless = spi.get_bool(0, 2).value_or(true);
+    def->start = spi.get_int8(0, 3).value_or(1);
+    def->increment = (int32_t)spi.get_int8(0, 4).value_or(1);
+    def->overflow_error = spi.get_text(0, 5).value_or("widen") == "error";
+    def->target_table = spi.get_oid(0, 6).value_or(InvalidOid);
+    def->target_column = spi.get_text(0, 7).value_or("");
   }
-  return series_cache.emplace(def.name, std::move(def)).first->second;
+  if (series_relid == InvalidOid)
+    series_relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  series_cache[key] = def;
+  return def;
 }
 
 int64_t sequence_max(const SeriesDef& s) {
@@ -210,13 +245,16 @@ Oid fast_sequence(Counter& c, const std::string& key) {
 // Returns the counter of (series, scope, period) for this transaction. With `acquire`,
 // a gapless counter is locked and its committed value loaded, and a fast counter's
 // sequence is found or created; without it the entry may be bare (created_level 0).
-Counter& get_counter(const SeriesDef& s, const std::string& scope, const std::string& period, bool acquire) {
+Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, const std::string& scope, const std::string& period,
+                     bool acquire) {
+  const SeriesDef& s = *sp;
   std::string key = counter_key(s.name, scope, period);
-  Counter& c = counters.try_emplace(key, Counter{&s, scope, period, 0}).first->second;
+  Counter& c = counters.try_emplace(key, Counter{sp, scope, period, 0}).first->second;
   if (c.created_level > 0 || !acquire) return c;
   int level = GetCurrentTransactionNestLevel();
   if (!s.gapless) {
-    c.sequence = fast_sequence(c, key);
+    auto known = fast_sequences.find(key);
+    c.sequence = known != fast_sequences.end() ? known->second : fast_sequence(c, key);
     c.created_level = level;
     return c;
   }
@@ -363,6 +401,16 @@ void on_xact(XactEvent event, void*) {
     }
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_PARALLEL_COMMIT:
+      // What a committed transaction used is committed too: its fast counters' sequences
+      // can be remembered for the next transactions.
+      try {
+        for (auto& [key, c] : counters)
+          if (c.sequence != InvalidOid && c.created_level > 0) fast_sequences[key] = c.sequence;
+      } catch (...) {
+        fast_sequences.clear();  // only a cache
+      }
+      forget_transaction_state();
+      return;
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PARALLEL_ABORT:
     case XACT_EVENT_PREPARE:
@@ -374,10 +422,12 @@ void on_xact(XactEvent event, void*) {
 }
 
 void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
-  if (counters.empty()) return;
+  if (counters.empty() && series_locks.empty()) return;
   int level = GetCurrentTransactionNestLevel();
   if (event == SUBXACT_EVENT_ABORT_SUB) {
     last_hit.counter = nullptr;
+    for (auto it = series_locks.begin(); it != series_locks.end();)
+      it = it->second >= level ? series_locks.erase(it) : std::next(it);
     for (auto it = counters.begin(); it != counters.end();) {
       Counter& c = it->second;
       if (c.created_level >= level) {
@@ -393,6 +443,8 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
       ++it;
     }
   } else if (event == SUBXACT_EVENT_COMMIT_SUB) {
+    for (auto& [name, lock_level] : series_locks)
+      if (lock_level == level) lock_level = level - 1;
     for (auto& [key, c] : counters) {
       if (c.created_level == level) c.created_level = level - 1;
       if (!c.saves.empty() && c.saves.back().level == level) {
@@ -410,9 +462,10 @@ Counter& counter_for_call(std::string_view series, std::string_view scope, int32
   if (last_hit.counter != nullptr && last_hit.date == at && last_hit.series == series && last_hit.scope == scope &&
       (!lock || last_hit.counter->created_level > 0))
     return *last_hit.counter;
-  const SeriesDef& s = load_series(series);
+  std::shared_ptr<const SeriesDef> sp = load_series(series);
+  const SeriesDef& s = *sp;
   std::string period = s.tpl.period_key(to_core_date(at));
-  Counter& c = get_counter(s, std::string(scope), period, lock);
+  Counter& c = get_counter(sp, std::string(scope), period, lock);
   if (lock || !s.gapless) {
     last_hit.series.assign(series);
     last_hit.scope.assign(scope);
@@ -424,6 +477,7 @@ Counter& counter_for_call(std::string_view series, std::string_view scope, int32
 
 void forget_series(const std::string& name) {
   series_cache.erase(name);
+  fast_sequences.clear();
   last_hit.counter = nullptr;
   for (auto it = counters.begin(); it != counters.end();) {
     if (it->second.series->name == name)
@@ -446,6 +500,7 @@ core::Date to_core_date(int32_t pg_date) {
 void register_series_callbacks() {
   RegisterXactCallback(on_xact, nullptr);
   RegisterSubXactCallback(on_subxact, nullptr);
+  CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
 }
 
 int64_t next_value(std::string_view series, std::string_view scope, int32_t at, std::string* rendered) {
@@ -459,14 +514,16 @@ int64_t next_value(std::string_view series, std::string_view scope, int32_t at, 
 }
 
 std::optional<int64_t> current_value(std::string_view series, std::string_view scope, int32_t at) {
-  const SeriesDef& s = load_series(series);
+  std::shared_ptr<const SeriesDef> sp = load_series(series);
+  const SeriesDef& s = *sp;
   std::string period = s.tpl.period_key(to_core_date(at));
   if (const Counter* c = held_counter(s, scope, period)) return c->last;
   return read_stored(s, scope, period, Snap::transaction).last;
 }
 
 std::string peek(std::string_view series, std::string_view scope, int32_t at) {
-  const SeriesDef& s = load_series(series);
+  std::shared_ptr<const SeriesDef> sp = load_series(series);
+  const SeriesDef& s = *sp;
   core::Date date = to_core_date(at);
   std::string period = s.tpl.period_key(date);
   const Counter* c = held_counter(s, scope, period);
@@ -475,7 +532,8 @@ std::string peek(std::string_view series, std::string_view scope, int32_t at) {
 }
 
 int64_t set_value(std::string_view series, int64_t value, std::string_view scope, int32_t at) {
-  const SeriesDef& s = load_series(series);
+  std::shared_ptr<const SeriesDef> sp = load_series(series);
+  const SeriesDef& s = *sp;
   std::string period = s.tpl.period_key(to_core_date(at));
   int64_t floor;
   if (__builtin_sub_overflow(s.start, (int64_t)s.increment, &floor)) floor = INT64_MIN;
@@ -487,7 +545,7 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
   if (__builtin_add_overflow(value, (int64_t)s.increment, &next))
     fail(core::sqlstate::numeric_value_out_of_range,
          "seqguard_setval: " + std::to_string(value) + " leaves no next value for series \"" + s.name + "\"");
-  Counter& c = get_counter(s, std::string(scope), period, true);
+  Counter& c = get_counter(sp, std::string(scope), period, true);
   if (s.gapless) {
     remember(c);
     c.last = value;  // value == floor stores "start again at start_value"
@@ -540,12 +598,14 @@ void create_series(const SeriesOptions& o) {
        o.target_table != InvalidOid ? Param::oid(o.target_table) : Param::null(OIDOID),
        o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID)});
   forget_series(o.name);
+  invalidate_series_caches();
 }
 
 void drop_series(const std::string& name) {
   check_writable("seqguard_drop_series()");
   lock_object(LockSpace::series, lock_hash(name), ExclusiveLock);
   forget_series(name);
+  invalidate_series_caches();
   Spi spi;
   if (spi.execute("DELETE FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1", {Param::text(name)},
                   Snap::latest) == 0)
@@ -574,7 +634,8 @@ std::vector<std::string> series_with_target() {
 }
 
 int32_t sync_series(const std::string& name, bool dry_run) {
-  const SeriesDef& s = load_series(name);
+  std::shared_ptr<const SeriesDef> sp = load_series(name);
+  const SeriesDef& s = *sp;
   if (s.target_table == InvalidOid)
     fail(core::sqlstate::object_not_in_prerequisite_state,
          "series \"" + name + "\" has no target column to sync from",
@@ -635,7 +696,7 @@ int32_t sync_series(const std::string& name, bool dry_run) {
       if (next_before <= max) notice(what, next_before, max + s.increment);
       continue;
     }
-    Counter& c = get_counter(s, key.first, key.second, true);
+    Counter& c = get_counter(sp, key.first, key.second, true);
     if (s.gapless) {
       int64_t next_before = advance(s, c.last);
       if (next_before > max) continue;

@@ -130,6 +130,30 @@ TEST(Series, FastModeIsUniqueUnderConcurrency) {
   EXPECT_EQ(c.must("SELECT count(DISTINCT id) FROM tracks").int8(), 16 * 80);
 }
 
+// Backends cache series definitions and fast counters' sequences across transactions;
+// a drop and re-create in another session must reach them at their next transaction.
+TEST(Series, DefinitionChangesReachOtherSessions) {
+  std::string db = Cluster::shared().fresh_database("series_cache");
+  Conn a(db), b(db);
+  a.must("SELECT seqguard_create_series('G', 'G-{seq}')");
+  a.must("SELECT seqguard_create_series('F', 'F-{seq}', gapless => false)");
+  EXPECT_EQ(b.must("SELECT next_formatted_id('G')").text(), "G-1");
+  EXPECT_EQ(b.must("SELECT next_formatted_id('F')").text(), "F-1");
+  a.must("SELECT seqguard_drop_series('G'), seqguard_drop_series('F')");
+  EXPECT_EQ(b.exec("SELECT next_formatted_id('G')").sqlstate(), "42704");
+  a.must("SELECT seqguard_create_series('G', 'NEW-{seq:3}', start_value => 7)");
+  a.must("SELECT seqguard_create_series('F', 'FF-{seq:2}', gapless => false)");
+  EXPECT_EQ(b.must("SELECT next_formatted_id('G')").text(), "NEW-007");
+  EXPECT_EQ(b.must("SELECT next_formatted_id('F')").text(), "FF-01");
+  // A drop waits for a transaction that allocates from the series, and vice versa.
+  b.must("BEGIN");
+  EXPECT_EQ(b.must("SELECT next_formatted_id('G')").text(), "NEW-008");
+  a.must("SET lock_timeout = '200ms'");
+  EXPECT_EQ(a.exec("SELECT seqguard_drop_series('G')").sqlstate(), "55P03");
+  b.must("COMMIT");
+  a.must("SELECT seqguard_drop_series('G')");
+}
+
 // Runs last in this file: it restarts the shared cluster.
 TEST(Series, ImmediateStopMidLoadKeepsCommittedIdsGaplessAndNumberingContinues) {
   std::string db = Cluster::shared().fresh_database("series_crash");
