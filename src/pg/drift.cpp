@@ -1,0 +1,573 @@
+// Sequence drift: discovery through the catalogs, checks, and forward-only repair.
+//
+// Which columns draw from which sequence is read from the catalogs, never guessed from
+// names: a sequence OWNED BY a column (serial, deptype 'a'), an identity sequence
+// (deptype 'i'), and a column DEFAULT whose expression calls nextval() on a sequence
+// (the pg_attrdef row depends normally, 'n', on the sequence; the expression tree is
+// checked for the nextval() call itself). Only integer columns (smallint, integer,
+// bigint and domains over them) are compared: their values are the sequence's values.
+//
+// Inherited defaults are folded into their parent: a partition or inheritance child
+// whose column draws from the same sequence as the same column of an ancestor is
+// covered by the ancestor's row, because SELECT max(col) FROM parent reads every
+// descendant (and needs only the parent's privileges, as any query through it does).
+//
+// Everything runs with the caller's privileges: the functions are not SECURITY DEFINER
+// and the SPI connection keeps the caller's role, so sync can do nothing the caller
+// could not do with max() and setval() by hand. The SQL is fully schema-qualified
+// (functions, casts, operators) and identifiers are pasted only through
+// quote_identifier()/quote_qualified_identifier(), so search_path changes nothing.
+#include "seqguard/core/drift.hpp"
+
+#include "pg/drift.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "pg/sequence.hpp"
+#include "pg/series.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_sequence.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/primnodes.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+}
+
+namespace seqguard::pg {
+
+namespace {
+
+constexpr const char* kSyncFailed = core::sqlstate::object_not_in_prerequisite_state;  // 55000
+
+// One column that draws from one sequence.
+struct Use {
+  Oid table;
+  AttrNumber attnum;
+  std::string column;
+  Oid sequence;
+  std::string table_schema;
+  std::string table_name;  // "schema"."table", quoted as needed
+  bool identity;
+  bool visible;          // USAGE on the table's schema
+  bool column_readable;  // SELECT on the column (or the table), and visible
+  core::ValueRange range;
+  bool folded = false;   // covered by the same column of an ancestor
+
+  std::string label() const;
+};
+
+struct SequenceInfo {
+  std::string name;  // "schema"."sequence"
+  bool readable;     // SELECT on it and USAGE on its schema
+  bool may_update;   // UPDATE on it (setval)
+  bool ascending;
+  bool loaded = false;
+  std::optional<core::SequenceSnapshot> state;  // only when readable
+};
+
+std::string quote_ident(const std::string& name) {
+  const char* q = pg_call([&] { return quote_identifier(name.c_str()); });
+  return q;
+}
+
+std::string Use::label() const { return table_name + "." + quote_ident(column); }
+
+void notice(int level, const std::string& msg) {
+  pg_try([&] { ereport(level, (errmsg_internal("%s", msg.c_str()))); });
+}
+
+// --- nextval() in a column default -------------------------------------------------
+
+struct NextvalSearch {
+  Oid sequence;
+  bool found;
+};
+
+// expression_tree_walker callback: only trivially destructible locals, since the walker
+// runs inside pg_call.
+bool find_nextval(Node* node, void* context) {
+  if (node == nullptr) return false;
+  auto* search = static_cast<NextvalSearch*>(context);
+  if (IsA(node, FuncExpr)) {
+    auto* f = reinterpret_cast<FuncExpr*>(node);
+    if (f->funcid == F_NEXTVAL && list_length(f->args) == 1) {
+      auto* arg = static_cast<Node*>(linitial(f->args));
+      if (IsA(arg, Const)) {
+        auto* c = reinterpret_cast<Const*>(arg);
+        if (!c->constisnull && c->consttype == REGCLASSOID && DatumGetObjectId(c->constvalue) == search->sequence) {
+          search->found = true;
+          return true;
+        }
+      }
+    }
+  }
+  // PostgreSQL 15 declares the walker as bool (*)(); void (*)() is the type every
+  // function pointer may pass through without -Wcast-function-type complaining.
+  return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(find_nextval)),
+                                context);
+}
+
+bool default_calls_nextval(const std::string& adbin, Oid sequence) {
+  NextvalSearch search{sequence, false};
+  pg_try([&] {
+    Node* expr = static_cast<Node*>(stringToNode(adbin.c_str()));
+    find_nextval(expr, &search);
+  });
+  return search.found;
+}
+
+std::optional<core::ValueRange> integer_range(Oid type) {
+  Oid base = pg_call([&] { return getBaseType(type); });
+  switch (base) {
+    case INT2OID:
+      return core::int2_range;
+    case INT4OID:
+      return core::int4_range;
+    case INT8OID:
+      return core::int8_range;
+    default:
+      return std::nullopt;
+  }
+}
+
+// --- discovery ---------------------------------------------------------------------
+
+// Candidate (table, column, sequence) triples. The privilege columns are the caller's:
+// this runs on a caller-role SPI connection.
+constexpr const char* kUsesSql = R"SQL(
+SELECT c.oid, a.attnum::pg_catalog.int8, a.attname::pg_catalog.text, s.oid, n.nspname::pg_catalog.text,
+       a.attidentity OPERATOR(pg_catalog.<>) '',
+       pg_catalog.has_schema_privilege(n.oid, 'USAGE'),
+       pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+         AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT'),
+       pg_catalog.has_schema_privilege(s.relnamespace, 'USAGE')
+         AND pg_catalog.has_sequence_privilege(s.oid, 'SELECT'),
+       pg_catalog.has_sequence_privilege(s.oid, 'UPDATE'),
+       a.atttypid, u.adbin
+  FROM (SELECT d.refobjid AS tbl, d.refobjsubid AS attnum, d.objid AS seq, NULL::pg_catalog.text AS adbin
+          FROM pg_catalog.pg_depend d
+         WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND d.refobjsubid OPERATOR(pg_catalog.>) 0
+           AND (d.deptype OPERATOR(pg_catalog.=) 'a' OR d.deptype OPERATOR(pg_catalog.=) 'i')
+        UNION ALL
+        SELECT ad.adrelid, ad.adnum, d.refobjid, ad.adbin::pg_catalog.text
+          FROM pg_catalog.pg_attrdef ad
+          JOIN pg_catalog.pg_depend d
+            ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+           AND d.objid OPERATOR(pg_catalog.=) ad.oid
+           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND d.deptype OPERATOR(pg_catalog.=) 'n') u
+  JOIN pg_catalog.pg_class s
+    ON s.oid OPERATOR(pg_catalog.=) u.seq AND s.relkind OPERATOR(pg_catalog.=) 'S'
+  JOIN pg_catalog.pg_class c
+    ON c.oid OPERATOR(pg_catalog.=) u.tbl
+   AND (c.relkind OPERATOR(pg_catalog.=) 'r' OR c.relkind OPERATOR(pg_catalog.=) 'p')
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+  JOIN pg_catalog.pg_attribute a
+    ON a.attrelid OPERATOR(pg_catalog.=) u.tbl AND a.attnum OPERATOR(pg_catalog.=) u.attnum
+   AND NOT a.attisdropped
+ WHERE n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'
+   AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema'
+   AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)
+)SQL";
+
+class Discovery {
+ public:
+  Discovery();
+
+  std::vector<Use> uses;  // sorted by table name, attnum, sequence name
+
+  SequenceInfo& sequence(Oid seq);
+  // MAX(column) (MIN when !ascending) through the table and all its descendants.
+  std::optional<int64_t> extreme(const Use& u, bool ascending);
+  bool descends_from(Oid rel, Oid ancestor) const;
+  std::set<Oid> ancestors(Oid rel) const;
+  // The caller-role SPI connection everything here reads (and moves sequences) with.
+  Spi& spi() { return spi_; }
+
+ private:
+  std::multimap<Oid, Oid> parents_;  // pg_inherits: child -> parent
+  std::map<Oid, SequenceInfo> sequences_;
+  std::map<std::tuple<Oid, AttrNumber, bool>, std::optional<int64_t>> extremes_;
+  Spi spi_{Role::caller};
+};
+
+Discovery::Discovery() {
+  struct Raw {
+    Use use;
+    bool seq_readable, seq_update;
+    Oid type;
+    std::optional<std::string> adbin;
+  };
+  std::vector<Raw> raw;
+  uint64_t n = spi_.execute(kUsesSql, {}, Snap::transaction, true);
+  for (uint64_t i = 0; i < n; i++) {
+    Raw r{};
+    r.use.table = *spi_.get_oid(i, 1);
+    r.use.attnum = (AttrNumber)*spi_.get_int8(i, 2);
+    r.use.column = *spi_.get_text(i, 3);
+    r.use.sequence = *spi_.get_oid(i, 4);
+    r.use.table_schema = *spi_.get_text(i, 5);
+    r.use.identity = spi_.get_bool(i, 6).value_or(false);
+    r.use.visible = spi_.get_bool(i, 7).value_or(false);
+    r.use.column_readable = spi_.get_bool(i, 8).value_or(false);
+    r.seq_readable = spi_.get_bool(i, 9).value_or(false);
+    r.seq_update = spi_.get_bool(i, 10).value_or(false);
+    r.type = *spi_.get_oid(i, 11);
+    r.adbin = spi_.get_text(i, 12);
+    raw.push_back(std::move(r));
+  }
+  n = spi_.execute("SELECT inhrelid, inhparent FROM pg_catalog.pg_inherits", {}, Snap::transaction, true);
+  for (uint64_t i = 0; i < n; i++) parents_.emplace(*spi_.get_oid(i, 1), *spi_.get_oid(i, 2));
+
+  std::set<std::tuple<Oid, AttrNumber, Oid>> seen;
+  for (Raw& r : raw) {
+    // A default that mentions the sequence without calling nextval() on it (currval(),
+    // a regclass constant) does not draw from it.
+    if (r.adbin && !default_calls_nextval(*r.adbin, r.use.sequence)) continue;
+    std::optional<core::ValueRange> range = integer_range(r.type);
+    if (!range) continue;
+    if (!seen.emplace(r.use.table, r.use.attnum, r.use.sequence).second) continue;
+    r.use.range = *range;
+    r.use.table_name = qualified_name(r.use.table);
+    if (sequences_.find(r.use.sequence) == sequences_.end()) {
+      SequenceInfo info;
+      info.name = qualified_name(r.use.sequence);
+      info.readable = r.seq_readable;
+      info.may_update = r.seq_update;
+      Oid seq = r.use.sequence;
+      int64_t increment = pg_call([&] {
+        HeapTuple tup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(seq));
+        if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for sequence %u", seq);
+        int64_t inc = ((Form_pg_sequence)GETSTRUCT(tup))->seqincrement;
+        ReleaseSysCache(tup);
+        return inc;
+      });
+      info.ascending = increment > 0;
+      sequences_.emplace(seq, std::move(info));
+    }
+    uses.push_back(std::move(r.use));
+  }
+
+  // Fold a descendant's use into an ancestor's use of the same sequence by the same
+  // column: one lookup per ancestor, so thousands of partitions cost little.
+  std::set<std::tuple<Oid, std::string, Oid>> by_table;  // (sequence, column, table)
+  for (const Use& u : uses) by_table.emplace(u.sequence, u.column, u.table);
+  for (Use& u : uses) {
+    if (parents_.find(u.table) == parents_.end()) continue;
+    for (Oid ancestor : ancestors(u.table))
+      if (by_table.count(std::make_tuple(u.sequence, u.column, ancestor)) > 0) u.folded = true;
+  }
+  std::sort(uses.begin(), uses.end(), [this](const Use& a, const Use& b) {
+    return std::make_tuple(a.table_name, a.attnum, sequences_.at(a.sequence).name) <
+           std::make_tuple(b.table_name, b.attnum, sequences_.at(b.sequence).name);
+  });
+}
+
+std::set<Oid> Discovery::ancestors(Oid rel) const {
+  // Over pg_inherits; multiple inheritance makes it a graph, not a chain.
+  std::vector<Oid> frontier{rel};
+  std::set<Oid> found;
+  while (!frontier.empty()) {
+    Oid cur = frontier.back();
+    frontier.pop_back();
+    auto [lo, hi] = parents_.equal_range(cur);
+    for (auto it = lo; it != hi; ++it)
+      if (found.insert(it->second).second) frontier.push_back(it->second);
+  }
+  return found;
+}
+
+bool Discovery::descends_from(Oid rel, Oid ancestor) const { return ancestors(rel).count(ancestor) > 0; }
+
+SequenceInfo& Discovery::sequence(Oid seq) {
+  SequenceInfo& info = sequences_.at(seq);
+  if (!info.loaded && info.readable) {
+    SequenceState st = read_sequence(spi_, seq);
+    bool cycle = pg_call([&] {
+      HeapTuple tup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(seq));
+      if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for sequence %u", seq);
+      bool c = ((Form_pg_sequence)GETSTRUCT(tup))->seqcycle;
+      ReleaseSysCache(tup);
+      return c;
+    });
+    info.state = core::SequenceSnapshot{st.last_value, st.is_called, st.start, st.increment, st.min, st.max, cycle};
+  }
+  info.loaded = true;
+  return info;
+}
+
+std::optional<int64_t> Discovery::extreme(const Use& u, bool ascending) {
+  auto key = std::make_tuple(u.table, u.attnum, ascending);
+  auto it = extremes_.find(key);
+  if (it != extremes_.end()) return it->second;
+  // A plain aggregate over the whole table, inheritance children and partitions
+  // included: with an index on the column, the planner answers it with one index probe
+  // per partition (the min/max optimisation), so checking is cheap on large tables.
+  std::string sql = std::string("SELECT pg_catalog.") + (ascending ? "max(" : "min(") + quote_ident(u.column) +
+                    ")::pg_catalog.int8 FROM " + u.table_name;
+  spi_.execute_dynamic(sql, true);
+  std::optional<int64_t> v = spi_.get_int8(0, 1);
+  extremes_.emplace(key, v);
+  return v;
+}
+
+void require_schema(const std::optional<std::string>& schema_name) {
+  if (!schema_name) return;
+  Oid nsp = pg_call([&] { return get_namespace_oid(schema_name->c_str(), true); });
+  if (nsp == InvalidOid) fail("3F000", "schema \"" + *schema_name + "\" does not exist");
+  AclResult acl = pg_call([&] { return pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE); });
+  if (acl != ACLCHECK_OK)
+    fail(core::sqlstate::insufficient_privilege, "permission denied for schema " + quote_ident(*schema_name));
+}
+
+// --- sync --------------------------------------------------------------------------
+
+// What a sync covers: everything visible, one schema, or one table and its descendants.
+struct Scope {
+  const char* function;  // for messages
+  std::optional<std::string> schema;
+  Oid table = InvalidOid;
+};
+
+struct Failure {
+  std::string object;  // "sequence public.s" or "series \"ICCT\""
+  std::string status;
+  std::string detail;
+};
+
+bool series_sync_allowed() {
+  Spi spi(Role::caller);
+  uint64_t n = spi.execute(
+      "SELECT pg_catalog.has_function_privilege(p.oid, 'EXECUTE') FROM pg_catalog.pg_extension e "
+      "JOIN pg_catalog.pg_proc p ON p.pronamespace OPERATOR(pg_catalog.=) e.extnamespace "
+      "WHERE e.extname OPERATOR(pg_catalog.=) 'seqguard' "
+      "AND p.proname OPERATOR(pg_catalog.=) 'seqguard_sync_series'",
+      {}, Snap::transaction, true);
+  return n > 0 && spi.get_bool(0, 1).value_or(false);
+}
+
+bool caller_may_read(Oid table, const std::string& column) {
+  return pg_call([&] {
+    Oid user = GetUserId();
+    if (pg_namespace_aclcheck(get_rel_namespace(table), user, ACL_USAGE) != ACLCHECK_OK) return false;
+    if (pg_class_aclcheck(table, user, ACL_SELECT) == ACLCHECK_OK) return true;
+    AttrNumber att = get_attnum(table, column.c_str());
+    return att > 0 && pg_attribute_aclcheck(table, att, user, ACL_SELECT) == ACLCHECK_OK;
+  });
+}
+
+std::string join(const std::vector<std::string>& parts, const char* sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); i++) {
+    if (i > 0) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+int32_t sync(bool dry_run, const Scope& scope) {
+  require_schema(scope.schema);
+  Discovery disc;
+  auto in_scope = [&](Oid table, const std::string& schema) {
+    if (scope.table != InvalidOid) return table == scope.table || disc.descends_from(table, scope.table);
+    return !scope.schema || schema == *scope.schema;
+  };
+
+  // The sequences in scope, in name order; each is compared with every column that
+  // draws from it, in scope or not: moving it past only some of them would not do.
+  std::map<std::string, Oid> selected;
+  for (const Use& u : disc.uses)
+    if ((u.visible || scope.table != InvalidOid) && in_scope(u.table, u.table_schema))
+      selected.emplace(disc.sequence(u.sequence).name, u.sequence);
+
+  std::map<Oid, std::vector<const Use*>> columns_of;  // unfolded uses, by sequence
+  for (const Use& u : disc.uses)
+    if (!u.folded) columns_of[u.sequence].push_back(&u);
+
+  int32_t moved = 0;
+  std::vector<Failure> failures;
+  for (const auto& [name, seq] : selected) {
+    SequenceInfo& info = disc.sequence(seq);
+    core::DriftInput in;
+    in.sequence = info.state;
+    in.may_update = info.may_update;
+    std::vector<std::string> labels;
+    for (const Use* use : columns_of[seq]) {
+      const Use& u = *use;
+      labels.push_back(u.label());
+      in.column_range = core::intersect(in.column_range, u.range);
+      if (!u.column_readable) {
+        in.column_readable = false;
+        continue;
+      }
+      in.column_extreme = core::further(info.ascending, in.column_extreme, disc.extreme(u, info.ascending));
+    }
+    if (!in.column_readable) in.column_extreme.reset();
+    core::DriftDecision d = core::decide_drift(in);
+    std::string columns = join(labels, ", ");
+    std::string what = "sequence " + name;
+    switch (d.status) {
+      case core::DriftStatus::behind: {
+        std::string why = std::string(" (") + (info.ascending ? "max" : "min") + " of " + columns + " is " +
+                          std::to_string(*in.column_extreme) + ")";
+        if (dry_run) {
+          notice(NOTICE, "seqguard: would move " + what + " from next " + std::to_string(*d.next_value) +
+                             " to next " + std::to_string(*d.new_next) + why);
+          moved++;
+          break;
+        }
+        // Forward-only under the sequence's ExclusiveLock: if concurrent nextval() calls
+        // already took it past the target, it is left where it is.
+        Advance a = advance_sequence(disc.spi(), seq, *d.target);
+        if (a.moved) {
+          notice(NOTICE, "seqguard: moved " + what + " from next " + std::to_string(a.old_next) + " to next " +
+                             std::to_string(a.new_next) + why);
+          moved++;
+        }
+        break;
+      }
+      case core::DriftStatus::exhausted:
+      case core::DriftStatus::no_privilege: {
+        Failure f{what, core::drift_status_name(d.status), what + " (" + columns + "): " +
+                                                               core::drift_status_name(d.status) + ": " + d.reason};
+        if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
+        failures.push_back(std::move(f));
+        break;
+      }
+      case core::DriftStatus::ok:
+      case core::DriftStatus::empty:
+        break;
+    }
+  }
+
+  // Series bound to a target column (SPEC: seqguard_sync_all also runs
+  // seqguard_sync_series). They belong to the extension owner: a caller who may not run
+  // seqguard_sync_series has no business with them, and they are outside its scope.
+  int32_t series_rehearsed = 0;
+  if (series_sync_allowed()) {
+    std::vector<std::string> names = series_with_target();
+    std::map<std::string, std::pair<Oid, std::string>> targets;
+    {
+      Spi owner;
+      uint64_t n = owner.execute(
+          "SELECT name, target_table::pg_catalog.oid, target_column::pg_catalog.text FROM seqguard.series "
+          "WHERE target_table IS NOT NULL",
+          {}, Snap::transaction, true);
+      for (uint64_t i = 0; i < n; i++)
+        targets[*owner.get_text(i, 1)] = {*owner.get_oid(i, 2), owner.get_text(i, 3).value_or("")};
+    }
+    std::vector<std::string> pending;
+    for (const std::string& name : names) {
+      auto it = targets.find(name);
+      if (it == targets.end()) continue;
+      Oid table = it->second.first;
+      std::string schema = pg_call([&] { return get_namespace_name(get_rel_namespace(table)); });
+      if (!in_scope(table, schema)) continue;
+      if (!caller_may_read(table, it->second.second)) {
+        std::string what = "series \"" + name + "\"";
+        Failure f{what, "no_privilege",
+                  what + " (" + qualified_name(table) + "." + quote_ident(it->second.second) +
+                      "): no_privilege: the caller may not read the target column (SELECT)"};
+        if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
+        failures.push_back(std::move(f));
+        continue;
+      }
+      pending.push_back(name);
+    }
+    // Gapless counters are transactional: if this call is going to fail, moving them
+    // would be undone with it. Report what would move instead, and move them on the
+    // next, successful, run.
+    bool rehearse = dry_run || !failures.empty();
+    for (const std::string& name : pending) {
+      int32_t n = sync_series(name, rehearse);
+      if (rehearse && !dry_run)
+        series_rehearsed += n;
+      else
+        moved += n;
+    }
+  }
+
+  if (!dry_run && !failures.empty()) {
+    std::vector<std::string> objects, details;
+    for (const Failure& f : failures) {
+      objects.push_back(f.object + " (" + f.status + ")");
+      details.push_back(f.detail);
+    }
+    std::string hint =
+        "Sequences that could move were moved (" + std::to_string(moved) +
+        "); a sequence move is not undone by this error, and never goes backwards. "
+        "seqguard_check_drift() shows the state of every column.";
+    if (series_rehearsed > 0)
+      hint += " " + std::to_string(series_rehearsed) +
+              " bound series counter(s) were not moved: series counters are transactional and this "
+              "error would undo them; they move on a run that succeeds.";
+    fail(kSyncFailed,
+         std::string(scope.function) + " could not move " + std::to_string(failures.size()) +
+             " object(s): " + join(objects, ", "),
+         join(details, "\n"), hint);
+  }
+  return moved;
+}
+
+}  // namespace
+
+std::vector<DriftRow> check_drift(const std::optional<std::string>& schema_name) {
+  require_schema(schema_name);
+  Discovery disc;
+  std::vector<DriftRow> rows;
+  for (const Use& u : disc.uses) {
+    if (!u.visible || u.folded) continue;
+    if (schema_name && u.table_schema != *schema_name) continue;
+    SequenceInfo& info = disc.sequence(u.sequence);
+    core::DriftInput in;
+    in.sequence = info.state;
+    in.column_readable = u.column_readable;
+    in.column_range = u.range;
+    in.may_update = info.may_update;
+    if (u.column_readable) in.column_extreme = disc.extreme(u, info.ascending);
+    DriftRow row{u.table, u.column, u.sequence, u.identity, std::nullopt, in.column_extreme, core::decide_drift(in)};
+    if (info.state && info.state->is_called) row.last_value = info.state->last_value;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+int32_t sync_all(bool dry_run, const std::optional<std::string>& schema_name) {
+  return sync(dry_run, Scope{"seqguard_sync_all", schema_name, InvalidOid});
+}
+
+int32_t sync_table(Oid table) {
+  bool exists = pg_call([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(table)); });
+  if (!exists) fail("42P01", "relation with OID " + std::to_string(table) + " does not exist");
+  return sync(false, Scope{"seqguard_sync", std::nullopt, table});
+}
+
+std::vector<Duplicate> find_duplicates(Oid table, const std::string& column) {
+  std::string table_name = qualified_name(table);
+  AttrNumber att = pg_call([&] { return get_attnum(table, column.c_str()); });
+  if (att <= 0)
+    fail(core::sqlstate::undefined_column,
+         "column \"" + column + "\" of relation " + table_name + " does not exist");
+  // GROUP BY and ORDER BY use the column type's own equality and order (a citext column
+  // groups case-insensitively, numbers sort as numbers); NULLs never collide.
+  std::string col = quote_ident(column);
+  std::string sql = "SELECT " + col + "::pg_catalog.text, pg_catalog.count(*) FROM " + table_name + " WHERE " +
+                    col + " IS NOT NULL GROUP BY " + col +
+                    " HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 ORDER BY " + col;
+  Spi spi(Role::caller);
+  uint64_t n = spi.execute_dynamic(sql, true);
+  std::vector<Duplicate> out;
+  out.reserve(n);
+  for (uint64_t i = 0; i < n; i++) out.push_back(Duplicate{spi.get_text(i, 1).value_or(""), *spi.get_int8(i, 2)});
+  return out;
+}
+
+}  // namespace seqguard::pg
