@@ -113,9 +113,9 @@ SELECT * FROM pg_temp.g('null-error');
 ------------------------------------------------------------------------------------------
 -- Leases. A worker that dies stops heartbeating; once its lease has run out the key can
 -- be started again (attempt 2, new job), and the old worker gets 55000.
-SELECT * FROM pg_temp.b('lease', lease => '10 ms');
+SELECT * FROM pg_temp.b('lease', lease => '1 second');
 SELECT * FROM pg_temp.b('lease');
-SELECT pg_sleep(0.05);
+SELECT pg_sleep(1.1);
 SELECT * FROM pg_temp.b('lease');
 SELECT * FROM pg_temp.b('lease');
 SELECT pg_temp.err($$SELECT seqguard_idem_complete('lease', pg_temp.id('lease#1'), '{}')$$);

@@ -367,7 +367,8 @@ BeginAnswer begin(const BeginArgs& a) {
   check_interval("ttl", a.ttl);
 
   Locked l{owner, make_key(a.key), {}, std::nullopt, 0};
-  lock_object(LockSpace::idem_key, key_lock_hash(owner, a.key), ExclusiveLock);
+  uint64_t hash = key_lock_hash(owner, a.key);
+  bool held_before = lock_object(LockSpace::idem_key, hash, ExclusiveLock);
   KeyTable t(RowExclusiveLock);
   lock_and_read(l, t);
   ci::BeginRequest req;
@@ -379,7 +380,12 @@ BeginAnswer begin(const BeginArgs& a) {
 
   BeginAnswer answer{d.answer, d.job_id, d.attempt, std::nullopt};
   if (d.answer == ci::Answer::completed && l.row.has(c_result)) answer.result = l.row.get(c_result);
-  if (!d.start) return answer;
+  if (!d.start) {
+    // Nothing was written: the next caller need not wait for this transaction to end
+    // (a client polling a running job from a long transaction blocks nobody).
+    if (!held_before) unlock_object(LockSpace::idem_key, hash, ExclusiveLock);
+    return answer;
+  }
 
   const ci::NewAttempt& s = *d.start;
   answer.job_id = next_job_id();
