@@ -7,7 +7,8 @@
 //     transaction. Concurrent begins of one key therefore queue: the first decides and
 //     writes; the next one runs only after the first committed (and sees its job) or
 //     rolled back (and finds nothing, so it starts the job itself). A savepoint rollback
-//     releases the lock together with the row it wrote.
+//     releases the lock together with the row it wrote. A begin that only answers
+//     (in_progress, completed) wrote nothing and releases the lock at once.
 //  2. Under the lock the row is read with a dirty snapshot through the primary key, the
 //     way PostgreSQL checks unique and replication keys: it sees the latest committed
 //     version whatever the caller's snapshot, and a change still in progress by another
@@ -19,7 +20,8 @@
 //     a REPEATABLE READ caller that waited never gets "could not serialize access", and
 //     a SERIALIZABLE caller takes no predicate locks on the registry: two serializable
 //     transactions beginning different keys do not fail each other (a registry behaves
-//     like a sequence, not like a table the transaction read).
+//     like a sequence, not like a table the transaction read). The price: an SQL reader
+//     of the table at REPEATABLE READ may see an old version beside its own new one.
 //  4. Purge deletes an expired row only while holding its key lock (taken without
 //     waiting, released right after the delete, so that a sweep over a million keys does
 //     not fill the lock table). A begin that gets the lock after that sees the delete in
@@ -27,9 +29,10 @@
 //
 // Time is clock_timestamp(), read once per call after the key's lock is granted, not
 // now(): a caller that waited, or whose transaction started long ago, judges leases and
-// expiry at the moment it decides, and the timestamps of one key never go backwards.
-// Deadlines are that time plus the interval, added as SQL adds them (calendar months).
-// Durations are not stored; the ttl interval is, to be added again at completion.
+// expiry at the moment it decides, so the times of a key follow the order in which its
+// lock was taken. Deadlines are that time plus the interval, added as SQL adds them
+// (calendar months); the ttl interval is stored so that complete and fail can add it to
+// their own time.
 #include "seqguard/core/idem.hpp"
 
 #include "pg/idem.hpp"
@@ -126,7 +129,7 @@ class KeyTable {
     if (!layout_ok) {
       close();
       fail(core::sqlstate::internal_error, "table seqguard.idem_keys does not have the columns this seqguard expects",
-           {}, "Update the extension with ALTER EXTENSION seqguard UPDATE.");
+           {}, "The installed library and the extension's objects differ: ALTER EXTENSION seqguard UPDATE.");
     }
   }
   ~KeyTable() { close(); }
@@ -168,9 +171,9 @@ Key make_key(std::string_view key) {
   return Key{key, t};
 }
 
-std::string owner_name(Oid owner) { return std::to_string(owner); }
-
-uint64_t key_lock_hash(Oid owner, std::string_view key) { return lock_hash(owner_name(owner), key); }
+// Keys of different roles never share a lock: a role cannot detect another's key by
+// waiting on it.
+uint64_t key_lock_hash(Oid owner, std::string_view key) { return lock_hash(std::to_string(owner), key); }
 
 void check_key(std::string_view key) {
   int chars = 0, preview = 0;
