@@ -100,8 +100,8 @@ BeginDecision decide_begin(std::string_view key, const std::optional<Stored>& st
     NewAttempt a;
     a.attempt = attempt;
     a.fresh = fresh;
-    // A key keeps the first fingerprint it was given until it expires: a retry that
-    // omits it still runs under it.
+    // An attempt runs under the fingerprint of the begin that started it; a retry that
+    // gives none keeps the key's (an expired key forgets it).
     if (req.fingerprint)
       a.fingerprint = std::string(*req.fingerprint);
     else if (!fresh)
