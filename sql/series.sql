@@ -113,7 +113,7 @@ SELECT next_formatted_id('TRK', '', '2026-01-05');
 SELECT seqguard_setval('TRK', 0, '', '2026-01-05');
 SELECT next_formatted_id('TRK', '', '2026-01-05');
 SELECT series, scope, period, last_value FROM seqguard_counters WHERE series = 'TRK' ORDER BY period;
-SELECT count(*) AS fast_sequences FROM pg_sequences WHERE schemaname = 'seqguard';
+SELECT count(*) AS fast_sequences FROM pg_sequences WHERE schemaname = 'seqguard' AND sequencename LIKE 'counter\_%';
 -- Fast and on_overflow => 'error': the sequence's MAXVALUE is the largest fitting number.
 SELECT seqguard_create_series('FSMALL', 'F{seq:1}', gapless => false, on_overflow => 'error');
 SELECT string_agg(next_formatted_id('FSMALL'), ',') FROM generate_series(1, 9);
@@ -218,7 +218,7 @@ DROP SCHEMA evil CASCADE;
 SELECT seqguard_drop_series('TRK');
 SELECT count(*) FROM seqguard_counters WHERE series = 'TRK';
 -- Only FSMALL's sequence is left.
-SELECT count(*) AS fast_sequences_left FROM pg_sequences WHERE schemaname = 'seqguard';
+SELECT count(*) AS fast_sequences_left FROM pg_sequences WHERE schemaname = 'seqguard' AND sequencename LIKE 'counter\_%';
 SELECT pg_temp.err($$ SELECT next_formatted_id('TRK') $$);
 -- dropped and re-created: starts over.
 SELECT seqguard_drop_series('TEN');

@@ -27,4 +27,17 @@ bool lock_object(LockSpace space, uint64_t hash, LOCKMODE mode) {
   return r == LOCKACQUIRE_ALREADY_HELD || r == LOCKACQUIRE_ALREADY_CLEAR;
 }
 
+bool try_lock_object(LockSpace space, uint64_t hash, LOCKMODE mode) {
+  LOCKTAG tag;
+  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32)(hash >> 32), (uint32)hash, (uint16)space);
+  LockAcquireResult r = pg_call([&] { return LockAcquire(&tag, mode, false, true); });
+  return r != LOCKACQUIRE_NOT_AVAIL;
+}
+
+void unlock_object(LockSpace space, uint64_t hash, LOCKMODE mode) {
+  LOCKTAG tag;
+  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32)(hash >> 32), (uint32)hash, (uint16)space);
+  pg_try([&] { LockRelease(&tag, mode, false); });
+}
+
 }  // namespace seqguard::pg
