@@ -71,7 +71,10 @@ class Workload {
   }
 
   // One transaction of session `w`. Returns the rows it committed, or -1 when a
-  // statement failed (the caller looks at the connection to tell why).
+  // statement failed (the caller looks at the connection to tell why). Every row takes
+  // W's counter first (id is the first column, so its default is evaluated first):
+  // transactions queue on W, and the scoped counters they take in random order after it
+  // cannot deadlock.
   static int transaction(Conn& c, std::mt19937& rng, int w) {
     auto insert = [&]() {
       const std::string& scope = kScopes[rng() % kScopes.size()];
