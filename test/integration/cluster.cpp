@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -131,6 +132,11 @@ Cluster::Cluster() {
 }
 
 Cluster::~Cluster() {
+  if (!shared_) {
+    // The shared cluster is checked by ClusterEnvironment; the others when they go.
+    for (auto& l : unexpected_signal_lines())
+      ADD_FAILURE() << "server log of " << dir_ << " shows a backend killed by a signal: " << l;
+  }
   if (running_) stop("fast");
   if (!std::getenv("SEQGUARD_IT_KEEP")) run("rm -rf " + dir_, false);
 }
@@ -185,6 +191,89 @@ std::vector<std::string> Cluster::unexpected_signal_lines() const {
 
 std::string Cluster::log_tail(int lines) const {
   return capture("tail -n " + std::to_string(lines) + " " + dir_ + "/server.log");
+}
+
+// --- More clusters beside the shared one -------------------------------------------
+
+Cluster::Cluster(Extra, int port, const Cluster* primary) : port_(port), shared_(false) {
+  const char* pgc = std::getenv("PG_CONFIG");
+  bindir_ = capture(std::string(pgc ? pgc : "pg_config") + " --bindir");
+  char tmpl[] = "/tmp/seqguard-it-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  chmod(dir_.c_str(), 0755);
+  if (geteuid() == 0) run("chown postgres:postgres " + dir_, false);
+  if (primary) {
+    // -R writes primary_conninfo (the primary's socket directory and port) and
+    // standby.signal; -X stream copies the WAL written during the backup too.
+    std::string cmd = bindir_ + "/pg_basebackup -D " + dir_ + "/data -R -X stream -c fast -h " + primary->dir_ +
+                      " -p " + std::to_string(primary->port_) + " -U postgres >" + dir_ + "/basebackup.log 2>&1";
+    if (run(cmd) != 0) throw std::runtime_error("pg_basebackup failed, see " + dir_ + "/basebackup.log");
+  } else {
+    std::string initdb = bindir_ + "/initdb -D " + dir_ + "/data -A trust -U postgres --no-sync -E UTF8 >" + dir_ +
+                         "/initdb.log 2>&1";
+    if (run(initdb) != 0) throw std::runtime_error("initdb failed, see " + dir_ + "/initdb.log");
+  }
+  // Appended lines win over the primary's copied ones: own socket directory and port.
+  // Unix sockets only: nothing listens on the network.
+  std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
+  conf << "listen_addresses = ''\n"
+       << "unix_socket_directories = '" << dir_ << "'\n"
+       << "port = " << port_ << "\n"
+       << "max_connections = 120\n"
+       << "fsync = off\n"
+       << "max_prepared_transactions = 4\n"
+       << "log_line_prefix = '%m [%p] '\n"
+       << "wal_level = replica\n"
+       << "max_wal_senders = 4\n"
+       << "hot_standby = on\n";
+  conf.close();
+  start();
+  if (primary) return;
+  Conn c(conninfo("postgres"));
+  c.must("CREATE DATABASE seqguard_it");
+  Conn it(conninfo());
+  it.must("CREATE EXTENSION seqguard");
+}
+
+std::unique_ptr<Cluster> Cluster::create(int port) {
+  return std::unique_ptr<Cluster>(new Cluster(Extra{}, port, nullptr));
+}
+
+std::unique_ptr<Cluster> Cluster::create_standby(int port) const {
+  return std::unique_ptr<Cluster>(new Cluster(Extra{}, port, this));
+}
+
+void Cluster::promote() {
+  std::string cmd = bindir_ + "/pg_ctl -D " + dir_ + "/data -w -t 60 promote >/dev/null";
+  if (run(cmd) != 0) throw std::runtime_error("pg_ctl promote failed:\n" + log_tail());
+}
+
+bool Cluster::wait_ready(int seconds, const std::string& dbname) const {
+  std::string info = conninfo(dbname) + " connect_timeout=2";
+  for (int i = 0; i < seconds * 10; i++) {
+    PGconn* c = PQconnectdb(info.c_str());
+    bool ok = PQstatus(c) == CONNECTION_OK;
+    PQfinish(c);
+    if (ok) return true;
+    usleep(100 * 1000);
+  }
+  return false;
+}
+
+int Cluster::run_tool(const std::string& tool, const std::string& args, std::string* output) const {
+  std::string out = dir_ + "/" + tool + ".out";
+  std::string cmd = bindir_ + "/" + tool + " -h " + dir_ + " -p " + std::to_string(port_) + " -U postgres " + args +
+                    " >" + out + " 2>&1";
+  int status = run(cmd);
+  int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (output) {
+    std::ifstream in(out);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    *output = ss.str();
+  }
+  return rc;
 }
 
 }  // namespace seqguard::test

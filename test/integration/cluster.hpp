@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -77,16 +78,41 @@ class Cluster {
   std::vector<std::string> unexpected_signal_lines() const;
   std::string log_tail(int lines = 40) const;
 
+  // --- More clusters beside the shared one (replica and dump/restore tests) ---------
+  // Another throwaway cluster, configured like the shared one (with database
+  // seqguard_it and the extension in it), on its own directory and `port`. Stopped and
+  // removed when destroyed, which also fails the running test if its log shows a
+  // backend killed by a signal that was not declared with expect_killed_backends().
+  static std::unique_ptr<Cluster> create(int port);
+  // A streaming standby of this cluster on `port`: pg_basebackup -R over this cluster's
+  // Unix socket into a directory of its own, then started (hot standby).
+  std::unique_ptr<Cluster> create_standby(int port) const;
+  // pg_ctl promote -w: the standby leaves recovery and accepts writes.
+  void promote();
+  // Waits until the server accepts connections to `dbname` again (after the postmaster
+  // restarted all backends, or after start); false after `seconds`.
+  bool wait_ready(int seconds = 60, const std::string& dbname = "postgres") const;
+  // Runs a program of the server's bindir (pg_dump, pg_restore, ...) against this
+  // cluster's socket as the user the cluster runs as; `args` must not contain single
+  // quotes. Returns the exit status; stdout and stderr go to *output when given.
+  int run_tool(const std::string& tool, const std::string& args, std::string* output = nullptr) const;
+  // The directory that holds data/, server.log and the socket; owned by the server's user.
+  const std::string& dir() const { return dir_; }
+  int port() const { return port_; }
+
   ~Cluster();
 
  private:
   Cluster();
+  struct Extra {};
+  Cluster(Extra, int port, const Cluster* primary);
   int run(const std::string& cmd, bool as_pg_user = true) const;
 
   std::string dir_;
   std::string bindir_;
   int port_;
   bool running_ = false;
+  bool shared_ = true;
   int expected_kills_ = 0;
 };
 
