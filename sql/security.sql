@@ -231,17 +231,21 @@ SELECT fn AS sql_function_without_pinned_search_path
   FROM pg_temp.sg_functions f JOIN pg_language l ON l.oid = f.prolang
  WHERE l.lanname NOT IN ('c', 'internal')
    AND NOT EXISTS (SELECT FROM unnest(proconfig) c WHERE c ~ '^search_path=');
--- What PUBLIC may execute: allocation, formatting and reading only. A new function is
--- either added here on purpose or revoked from PUBLIC.
+-- What PUBLIC may execute: allocation, formatting and reading; drift check and repair,
+-- which act with the caller's own privileges; idempotency keys, which are private to
+-- each role. A new function is either added here on purpose or revoked from PUBLIC.
 SELECT fn AS executable_by_public
   FROM pg_temp.sg_functions
  WHERE proacl IS NULL
     OR EXISTS (SELECT FROM aclexplode(proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
  ORDER BY fn::text;
 -- Administration functions: never executable by PUBLIC (must return no rows).
+-- seqguard_sync_all() and seqguard_sync() are not among them: they run with the caller's
+-- own privileges (UPDATE on each sequence) and sync bound series only for callers that
+-- may execute seqguard_sync_series().
 SELECT fn AS admin_function_executable_by_public
   FROM pg_temp.sg_functions
- WHERE (fn::text ~ '^(seqguard_(create_series|drop_series|setval|sync_series|sync_all|sync)\()')
+ WHERE (fn::text ~ '^(seqguard_(create_series|drop_series|setval|sync_series)\()')
    AND (proacl IS NULL OR EXISTS (SELECT FROM aclexplode(proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'));
 -- seqguard's schema and tables: PUBLIC holds no privilege at all (must return no rows).
 SELECT n.nspname AS public_privilege_on_schema

@@ -40,6 +40,7 @@
 #include <cstring>
 #include <string>
 
+#include "pg/direct.hpp"
 #include "pg/locks.hpp"
 #include "pg/spi.hpp"
 
@@ -100,64 +101,10 @@ struct Row {
   Datum get(Col c) const { return values[c - 1]; }
 };
 
-// seqguard.idem_keys, open for the duration of one call (its lock is kept to the end of
-// the transaction, as for any table a statement touched).
-class KeyTable {
+// seqguard.idem_keys, open for the duration of one call.
+class KeyTable : public direct::Table {
  public:
-  explicit KeyTable(LOCKMODE mode) {
-    Oid schema = catalog().schema;
-    bool layout_ok = true;
-    Relation rel = nullptr;
-    Oid pkey = InvalidOid;
-    pg_try([&] {
-      Oid relid = get_relname_relid("idem_keys", schema);
-      if (!OidIsValid(relid))
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("table seqguard.idem_keys does not exist"),
-                        errhint("Drop and re-create the extension seqguard.")));
-      rel = table_open(relid, mode);
-      pkey = RelationGetPrimaryKeyIndex(rel);
-      TupleDesc desc = RelationGetDescr(rel);
-      layout_ok = desc->natts == kNatts && OidIsValid(pkey);
-      for (int i = 0; layout_ok && i < kNatts; i++) {
-        Form_pg_attribute att = TupleDescAttr(desc, i);
-        layout_ok = !att->attisdropped && std::strcmp(NameStr(att->attname), kColumnNames[i]) == 0;
-      }
-    });
-    rel_ = rel;
-    pkey_ = pkey;
-    if (!layout_ok) {
-      close();
-      fail(core::sqlstate::internal_error, "table seqguard.idem_keys does not have the columns this seqguard expects",
-           {}, "The installed library and the extension's objects differ: ALTER EXTENSION seqguard UPDATE.");
-    }
-  }
-  ~KeyTable() { close(); }
-  KeyTable(const KeyTable&) = delete;
-  KeyTable& operator=(const KeyTable&) = delete;
-
-  Relation rel() const { return rel_; }
-  Oid pkey() const { return pkey_; }
-
- private:
-  void close() noexcept {
-    if (rel_ == nullptr) return;
-    Relation rel = rel_;
-    rel_ = nullptr;
-    MemoryContext ctx = CurrentMemoryContext;
-    PG_TRY();
-    { table_close(rel, NoLock); }
-    PG_CATCH();
-    {
-      // Only possible while an error is already on its way: the abort cleans up.
-      MemoryContextSwitchTo(ctx);
-      FlushErrorState();
-    }
-    PG_END_TRY();
-  }
-
-  Relation rel_ = nullptr;
-  Oid pkey_ = InvalidOid;
+  explicit KeyTable(LOCKMODE mode) : direct::Table("idem_keys", kColumnNames, kNatts, mode) {}
 };
 
 // The key as a text datum (for index scan keys and for storing).
@@ -225,62 +172,14 @@ void check_writable(const char* what) {
   pg_try([&] { PreventCommandIfReadOnly(what); });
 }
 
-// How a key's row is looked up.
-enum class Probe {
-  writer,   // under the key's lock: dirty snapshot, waits for changes in progress
-  sweeper,  // purge, under the key's lock: dirty snapshot, reports "busy" instead of waiting
-  reader,   // get, without a lock: the latest committed state (an MVCC snapshot)
-};
-enum class Found { none, row, busy };
+using direct::Found;
+using direct::Probe;
 
 Found probe(const KeyTable& t, Oid owner, const Key& key, Probe how, Row* row) {
-  Relation rel = t.rel();
-  Oid pkey = t.pkey();
-  Found found = Found::none;
-  pg_try([&] {
-    for (;;) {
-      CHECK_FOR_INTERRUPTS();
-      SnapshotData dirty;
-      InitDirtySnapshot(dirty);
-      Snapshot snap = how == Probe::reader ? RegisterSnapshot(GetLatestSnapshot()) : &dirty;
-      ScanKeyData keys[2];
-      ScanKeyInit(&keys[0], c_owner, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(owner));
-      ScanKeyInit(&keys[1], c_key, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(key.datum));
-      SysScanDesc scan = systable_beginscan(rel, pkey, true, snap, 2, keys);
-      HeapTuple tup = systable_getnext(scan);
-      TransactionId xwait = InvalidTransactionId;
-      ItemPointerData wait_tid;
-      found = Found::none;
-      if (HeapTupleIsValid(tup)) {
-        // The dirty snapshot reports the other transaction that is inserting, updating
-        // or deleting the version it returned (our own changes report none).
-        if (how != Probe::reader) xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
-        if (TransactionIdIsValid(xwait)) {
-          wait_tid = tup->t_self;
-        } else {
-          TupleDesc desc = RelationGetDescr(rel);
-          heap_deform_tuple(tup, desc, row->values, row->nulls);
-          for (int i = 0; i < kNatts; i++) {
-            Form_pg_attribute att = TupleDescAttr(desc, i);
-            if (row->nulls[i] || att->attbyval) continue;
-            row->values[i] = att->attlen == -1 ? PointerGetDatum(PG_DETOAST_DATUM_COPY(row->values[i]))
-                                               : datumCopy(row->values[i], false, att->attlen);
-          }
-          row->tid = tup->t_self;
-          found = Found::row;
-        }
-      }
-      systable_endscan(scan);
-      if (how == Probe::reader) UnregisterSnapshot(snap);
-      if (!TransactionIdIsValid(xwait)) break;
-      if (how == Probe::sweeper) {
-        found = Found::busy;
-        break;
-      }
-      XactLockTableWait(xwait, rel, &wait_tid, XLTW_None);
-    }
-  });
-  return found;
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], c_owner, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(owner));
+  ScanKeyInit(&keys[1], c_key, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(key.datum));
+  return direct::probe(t, keys, 2, how, row->values, row->nulls, &row->tid);
 }
 
 std::string text_value(Datum d) {
@@ -312,26 +211,10 @@ Datum status_datum(ci::Status s) { return text_datum(ci::status_name(s)); }
 
 // Writes `row` over the version at row.tid (update) or as a new row (insert).
 void write_row(const KeyTable& t, Row& row, bool update) {
-  Relation rel = t.rel();
-  pg_try([&] {
-    HeapTuple tup = heap_form_tuple(RelationGetDescr(rel), row.values, row.nulls);
-    if (update)
-      CatalogTupleUpdate(rel, &row.tid, tup);
-    else
-      CatalogTupleInsert(rel, tup);
-    heap_freetuple(tup);
-    // Later statements of this transaction (and get()) see the change.
-    CommandCounterIncrement();
-  });
+  direct::write(t, update ? &row.tid : nullptr, row.values, row.nulls);
 }
 
-void delete_row(const KeyTable& t, Row& row) {
-  Relation rel = t.rel();
-  pg_try([&] {
-    CatalogTupleDelete(rel, &row.tid);
-    CommandCounterIncrement();
-  });
-}
+void delete_row(const KeyTable& t, Row& row) { direct::remove(t, &row.tid); }
 
 int64_t next_job_id() {
   Oid schema = catalog().schema;

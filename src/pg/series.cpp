@@ -27,12 +27,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pg/direct.hpp"
 #include "pg/locks.hpp"
 #include "pg/sequence.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
+#include "access/stratnum.h"
 #include "commands/sequence.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 }
 
@@ -66,6 +69,7 @@ struct Counter {
   bool in_table = false;        // gapless: the row exists in seqguard.counters
   bool dirty = false;           // gapless: must be written before commit
   std::vector<Save> saves;      // gapless: values to restore on subtransaction abort
+  ItemPointerData tid;          // gapless: where the row is, when in_table
   Oid sequence = InvalidOid;    // fast: the sequence behind the counter
 };
 
@@ -176,21 +180,67 @@ std::string fast_sequence_name(const std::string& key) {
   return buf;
 }
 
+// seqguard.counters, read and written directly (direct.hpp): a counter must behave like
+// a sequence, so that two SERIALIZABLE transactions using different counters never fail
+// each other, and one that waited for a counter never gets a serialization failure.
+constexpr const char* kCounterColumns[] = {"series", "scope", "period", "last_value", "sequence_name"};
+constexpr int kCounterNatts = 5;
+
+class CounterTable : public direct::Table {
+ public:
+  explicit CounterTable(LOCKMODE mode) : direct::Table("counters", kCounterColumns, kCounterNatts, mode) {}
+};
+
 struct CounterRow {
   std::optional<int64_t> last_value;
   std::optional<std::string> sequence_name;
+  ItemPointerData tid;
 };
 
+// `how` is Probe::writer under the counter's lock, Probe::committed without it.
 std::optional<CounterRow> read_counter_row(const std::string& series, std::string_view scope,
-                                           const std::string& period, Snap snap) {
-  Spi spi;
-  uint64_t n = spi.execute(
-      "SELECT last_value, sequence_name::pg_catalog.text FROM seqguard.counters "
-      "WHERE series OPERATOR(pg_catalog.=) $1 AND scope OPERATOR(pg_catalog.=) $2 "
-      "AND period OPERATOR(pg_catalog.=) $3",
-      {Param::text(series), Param::text(std::string(scope)), Param::text(period)}, snap, true);
-  if (n == 0) return std::nullopt;
-  return CounterRow{spi.get_int8(0, 1), spi.get_text(0, 2)};
+                                           const std::string& period, direct::Probe how) {
+  CounterTable t(AccessShareLock);
+  Datum values[kCounterNatts];
+  bool nulls[kCounterNatts];
+  CounterRow row;
+  direct::Found found = pg_call([&] {
+    ScanKeyData keys[3];
+    ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ,
+                PointerGetDatum(cstring_to_text_with_len(series.data(), (int)series.size())));
+    ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
+                PointerGetDatum(cstring_to_text_with_len(scope.data(), (int)scope.size())));
+    ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_TEXTEQ,
+                PointerGetDatum(cstring_to_text_with_len(period.data(), (int)period.size())));
+    return direct::probe(t, keys, 3, how, values, nulls, &row.tid);
+  });
+  if (found != direct::Found::row) return std::nullopt;
+  if (!nulls[3]) row.last_value = DatumGetInt64(values[3]);
+  if (!nulls[4]) row.sequence_name = std::string(NameStr(*DatumGetName(values[4])));
+  return row;
+}
+
+// Inserts a counter row, or updates the one at `tid`.
+void write_counter_row(const std::string& series, const std::string& scope, const std::string& period,
+                       std::optional<int64_t> last_value, const std::string* sequence_name,
+                       const ItemPointerData* tid) {
+  CounterTable t(RowExclusiveLock);
+  Datum values[kCounterNatts];
+  bool nulls[kCounterNatts] = {false, false, false, !last_value.has_value(), sequence_name == nullptr};
+  pg_try([&] {
+    values[0] = PointerGetDatum(cstring_to_text_with_len(series.data(), (int)series.size()));
+    values[1] = PointerGetDatum(cstring_to_text_with_len(scope.data(), (int)scope.size()));
+    values[2] = PointerGetDatum(cstring_to_text_with_len(period.data(), (int)period.size()));
+    values[3] = last_value ? Int64GetDatum(*last_value) : 0;
+    if (sequence_name != nullptr) {
+      Name n = (Name)palloc0(NAMEDATALEN);
+      namestrcpy(n, sequence_name->c_str());
+      values[4] = NameGetDatum(n);
+    } else {
+      values[4] = 0;
+    }
+  });
+  direct::write(t, tid, values, nulls);
 }
 
 Oid counter_sequence_oid(const std::string& name) {
@@ -204,15 +254,15 @@ void check_writable(const char* what) {
 // Finds or creates the sequence of a fast counter. Creating one takes the counter lock,
 // so two sessions that start a new period at once create it once.
 Oid fast_sequence(Counter& c, const std::string& key) {
-  auto lookup = [&](Snap snap) -> std::optional<std::string> {
-    std::optional<CounterRow> row = read_counter_row(c.series->name, c.scope, c.period, snap);
+  auto lookup = [&](direct::Probe how) -> std::optional<std::string> {
+    std::optional<CounterRow> row = read_counter_row(c.series->name, c.scope, c.period, how);
     return row ? row->sequence_name : std::nullopt;
   };
-  std::optional<std::string> name = lookup(Snap::transaction);
+  std::optional<std::string> name = lookup(direct::Probe::committed);
   if (!name) {
     check_writable("next_formatted_id()");
     lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
-    name = lookup(Snap::latest);
+    name = lookup(direct::Probe::writer);
     if (!name) {
       const SeriesDef& s = *c.series;
       std::string seqname = fast_sequence_name(key);
@@ -226,10 +276,7 @@ Oid fast_sequence(Counter& c, const std::string& key) {
       spi.execute_dynamic(ddl);
       // Sequence values are no secret; this lets seqguard_counters show them to everyone.
       spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + seqname + " TO PUBLIC");
-      spi.execute(
-          "INSERT INTO seqguard.counters (series, scope, period, last_value, sequence_name) "
-          "VALUES ($1, $2, $3, NULL, $4)",
-          {Param::text(s.name), Param::text(c.scope), Param::text(c.period), Param::text(seqname)});
+      write_counter_row(s.name, c.scope, c.period, std::nullopt, &seqname, nullptr);
       name = seqname;
     }
   }
@@ -260,8 +307,9 @@ Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, const std::stri
   }
   check_writable("next_formatted_id()");
   lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
-  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, Snap::latest);
+  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, direct::Probe::writer);
   c.in_table = row.has_value();
+  if (row) c.tid = row->tid;
   c.last = row ? row->last_value : std::nullopt;
   c.dirty = false;
   c.saves.clear();
@@ -318,15 +366,15 @@ int64_t allocate(Counter& c) {
   return next;
 }
 
-// A counter as stored, read without its lock: the last value issued (none yet: nullopt)
-// and the value the next allocation would get.
+// A counter as stored and committed, read without its lock: the last value issued (none
+// yet: nullopt) and the value the next allocation would get.
 struct Stored {
   std::optional<int64_t> last;
   int64_t next;
 };
 
-Stored read_stored(const SeriesDef& s, std::string_view scope, const std::string& period, Snap snap) {
-  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, snap);
+Stored read_stored(const SeriesDef& s, std::string_view scope, const std::string& period) {
+  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, direct::Probe::committed);
   if (s.gapless || !row || !row->sequence_name) {
     std::optional<int64_t> last = row ? row->last_value : std::nullopt;
     return Stored{last, advance(s, last)};
@@ -352,20 +400,10 @@ bool any_dirty() noexcept {
 }
 
 void write_counters() {
-  Spi spi;
   for (auto& [key, c] : counters) {
     if (!c.dirty) continue;
-    std::vector<Param> params{Param::text(c.series->name), Param::text(c.scope), Param::text(c.period),
-                              c.last ? Param::int8(*c.last) : Param::null(INT8OID)};
-    if (c.in_table) {
-      spi.execute(
-          "UPDATE seqguard.counters SET last_value = $4 WHERE series OPERATOR(pg_catalog.=) $1 "
-          "AND scope OPERATOR(pg_catalog.=) $2 AND period OPERATOR(pg_catalog.=) $3",
-          params, Snap::latest);
-    } else {
-      spi.execute("INSERT INTO seqguard.counters (series, scope, period, last_value) VALUES ($1, $2, $3, $4)",
-                  params, Snap::latest);
-    }
+    // Under the counter's lock nobody else has written the row since we read it.
+    write_counter_row(c.series->name, c.scope, c.period, c.last, nullptr, c.in_table ? &c.tid : nullptr);
     c.dirty = false;
     c.in_table = true;
   }
@@ -518,7 +556,7 @@ std::optional<int64_t> current_value(std::string_view series, std::string_view s
   const SeriesDef& s = *sp;
   std::string period = s.tpl.period_key(to_core_date(at));
   if (const Counter* c = held_counter(s, scope, period)) return c->last;
-  return read_stored(s, scope, period, Snap::transaction).last;
+  return read_stored(s, scope, period).last;
 }
 
 std::string peek(std::string_view series, std::string_view scope, int32_t at) {
@@ -527,7 +565,7 @@ std::string peek(std::string_view series, std::string_view scope, int32_t at) {
   core::Date date = to_core_date(at);
   std::string period = s.tpl.period_key(date);
   const Counter* c = held_counter(s, scope, period);
-  int64_t next = c ? advance(s, c->last) : read_stored(s, scope, period, Snap::latest).next;
+  int64_t next = c ? advance(s, c->last) : read_stored(s, scope, period).next;
   return s.tpl.render(next, scope, date);
 }
 
@@ -692,7 +730,7 @@ int32_t sync_series(const std::string& name, bool dry_run) {
     std::string what = "series \"" + name + "\" counter (scope '" + key.first + "', period '" + key.second + "')";
     if (dry_run) {
       // Reads what a real run would compare with, without taking the counter's lock.
-      int64_t next_before = read_stored(s, key.first, key.second, Snap::latest).next;
+      int64_t next_before = read_stored(s, key.first, key.second).next;
       if (next_before <= max) notice(what, next_before, max + s.increment);
       continue;
     }

@@ -1,0 +1,61 @@
+// Rows of seqguard's own tables read and written without SQL and without an MVCC
+// snapshot (the way PostgreSQL checks unique keys and writes its catalogs).
+//
+// Counters and idempotency keys are read and written under a lock of their own
+// (locks.hpp), and must behave like sequences, not like tables the caller's transaction
+// read: an MVCC read would make a REPEATABLE READ caller that waited fail with "could
+// not serialize access", and would give a SERIALIZABLE caller predicate locks, so that
+// two serializable transactions using *different* counters or keys fail each other.
+// Nothing here takes a predicate lock. The price: an SQL reader of these tables at
+// REPEATABLE READ may see an older version of a row than the functions do.
+#pragma once
+
+#include "pg/bridge.hpp"
+
+extern "C" {
+#include "access/skey.h"
+#include "utils/rel.h"
+}
+
+namespace seqguard::pg::direct {
+
+// One of seqguard's tables in schema `seqguard`, open for the duration of one call (its
+// lock is kept to the end of the transaction, as for any table a statement touched).
+// The constructor checks that the columns are the ones this library was built for.
+class Table {
+ public:
+  Table(const char* name, const char* const* columns, int natts, LOCKMODE mode);
+  ~Table();
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+
+  Relation rel() const { return rel_; }
+  Oid pkey() const { return pkey_; }
+
+ private:
+  void close() noexcept;
+  Relation rel_ = nullptr;
+  Oid pkey_ = InvalidOid;
+};
+
+// How a row is looked up through the primary key.
+enum class Probe {
+  writer,     // under the object's lock: dirty snapshot, waits for changes in progress
+  sweeper,    // like writer, but reports "busy" instead of waiting
+  reader,     // without a lock: the latest committed state (an MVCC snapshot)
+  committed,  // without a lock: the latest committed state, no MVCC snapshot, so no
+              // predicate lock either (SnapshotSelf)
+};
+enum class Found { none, row, busy };
+
+// Looks the row up by `keys` (on the primary key's columns). When found, its values are
+// copied (varlenas detoasted) into the current memory context.
+Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* values, bool* nulls,
+            ItemPointerData* tid);
+
+// Writes a row: over the version at `tid` when given, else as a new row; index entries
+// are kept up to date. The change is visible to the rest of the transaction.
+void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* nulls);
+void remove(const Table& t, const ItemPointerData* tid);
+
+}  // namespace seqguard::pg::direct
