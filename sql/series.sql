@@ -155,6 +155,8 @@ SELECT pg_temp.err($$ SELECT seqguard_create_series('BAD', 'X-{seq:2}', start_va
 SELECT pg_temp.err($$ SELECT seqguard_create_series('BAD', 'X-{seq}', target_table => 'teams') $$);
 SELECT pg_temp.err($$ SELECT seqguard_create_series('BAD', 'X-{seq}', target_table => 'teams', target_column => 'nope') $$);
 SELECT pg_temp.err($$ SELECT seqguard_create_series('', 'X-{seq}') $$);
+SELECT pg_temp.err(format($$ SELECT seqguard_create_series('LONG', '%s{seq}') $$, repeat('{YYYY}-', 64)));
+SELECT pg_temp.err(format($$ SELECT seqguard_create_series('LONG', '%s{seq}') $$, repeat('x', 600)));
 SELECT pg_temp.err($$ SELECT seqguard_create_series(NULL, 'X-{seq}') $$);
 SELECT pg_temp.err($$ SELECT seqguard_create_series('BAD', NULL) $$);
 SELECT pg_temp.err($$ SELECT next_formatted_id(NULL) $$);

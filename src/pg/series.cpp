@@ -606,6 +606,13 @@ void create_series(const SeriesOptions& o) {
   if (o.name.empty() || o.name.size() > 200)
     fail(invalid_parameter_value, "series name must be 1 to 200 characters");
   core::Template tpl = core::Template::parse(o.format);
+  // sync parses stored IDs back with the template, recursing once per part: bound the
+  // template here so that no stored series can make a backend run out of stack.
+  constexpr size_t kMaxFormat = 512, kMaxParts = 64;
+  if (o.format.size() > kMaxFormat || tpl.parts().size() > kMaxParts)
+    fail(invalid_parameter_value, "template of series \"" + o.name + "\" is too long",
+         std::to_string(o.format.size()) + " bytes in " + std::to_string(tpl.parts().size()) + " parts; at most " +
+             std::to_string(kMaxFormat) + " bytes and " + std::to_string(kMaxParts) + " parts.");
   if (o.increment <= 0)
     fail(invalid_parameter_value, "increment must be greater than zero, got " + std::to_string(o.increment));
   if (o.on_overflow != "widen" && o.on_overflow != "error")
