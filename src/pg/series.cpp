@@ -6,12 +6,13 @@
 // version that the next update must walk past. Instead:
 //
 //  1. The first allocation of a transaction takes the counter's lock (a heavyweight
-//     lock of our own, see locks.hpp) and reads the row with the latest snapshot. The
-//     lock is held until commit, so the row cannot change under us, and because the
-//     previous holder's commit is visible before its locks are released, the latest
-//     snapshot always has its value: no serialization failure at REPEATABLE READ.
+//     lock of our own, see locks.hpp) and reads the row directly (direct.hpp) with a
+//     dirty snapshot. The lock is held until commit, so the row cannot change under us,
+//     and because the previous holder's commit is visible before its locks are
+//     released, the read always finds its value. No MVCC snapshot is involved: no
+//     serialization failure at REPEATABLE READ, no predicate lock at SERIALIZABLE.
 //  2. Later allocations count in backend memory: O(1) per ID.
-//  3. XACT_EVENT_PRE_COMMIT writes each counter row once, again with the latest snapshot.
+//  3. XACT_EVENT_PRE_COMMIT writes each counter row once, directly again.
 //  4. A (sub)transaction abort restores the values saved when the subtransaction first
 //     touched the counter; PostgreSQL releases the locks the subtransaction took.
 //
