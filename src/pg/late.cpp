@@ -1,0 +1,349 @@
+// Late-bound gapless numbers.
+//
+// Why a deferred constraint trigger: PostgreSQL fires deferred AFTER triggers in
+// CommitTransaction (AfterTriggerFireDeferred) before it calls the XACT_EVENT_PRE_COMMIT
+// callbacks, which is where series.cpp writes its counters. So the trigger can draw the
+// number with the ordinary gapless machinery (lock, count in memory, write once, undo on
+// abort) and the counter's lock is taken only when the transaction commits: a
+// transaction that inserted a row and keeps working blocks nobody.
+//
+// Correctness rests on PostgreSQL's trigger queue:
+//  * events fire in the order they were queued, so rows get numbers in insertion order;
+//  * events queued inside a savepoint that rolls back are discarded, and events fired
+//    inside one (SET CONSTRAINTS ... IMMEDIATE) are marked pending again, while
+//    series.cpp gives the numbers back: a rolled-back row never consumes a number;
+//  * a failure anywhere in the commit aborts the transaction, numbers included.
+//
+// The event carries the TID of the row as inserted. If the transaction updated the row
+// afterwards, that version is dead and the live one is found by following the update
+// chain (table_tuple_get_latest_tid) with a snapshot that sees the transaction's own
+// work; if it deleted the row, no version is visible and nothing is drawn. Only this
+// transaction can have touched the row: nobody else can see it before it commits.
+#include "pg/late.hpp"
+
+#include "pg/series.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/tuptable.h"
+#include "mb/pg_wchar.h"
+#include "parser/parse_coerce.h"
+#include "utils/acl.h"
+#include "utils/rel.h"
+}
+
+namespace seqguard::pg {
+
+namespace sqlstate_ext {
+constexpr const char* undefined_table = "42P01";
+constexpr const char* wrong_object_type = "42809";
+constexpr const char* datatype_mismatch = "42804";
+constexpr const char* trigger_protocol_violated = "39P01";
+}  // namespace sqlstate_ext
+
+namespace triggers {
+
+void require_owned_table(Oid table, const char* function) {
+  char relkind = pg_call([&] { return get_rel_relkind(table); });
+  if (relkind == '\0')
+    fail(sqlstate_ext::undefined_table, std::string(function) + ": relation with OID " + std::to_string(table) +
+                                            " does not exist");
+  if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+    fail(sqlstate_ext::wrong_object_type, std::string(function) + ": " + qualified_name(table) + " is not a table");
+  bool owner = pg_call([&] { return pg_class_ownercheck(table, GetUserId()); });
+  if (!owner)
+    fail(core::sqlstate::insufficient_privilege, std::string(function) + ": must be owner of table " + qualified_name(table),
+         "The trigger it installs acts on the table as its owner.");
+}
+
+Oid extension_function(const char* name) {
+  Oid nsp = catalog().schema;
+  Oid fn = pg_call([&] {
+    oidvector* noargs = buildoidvector(nullptr, 0);
+    return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(name), PointerGetDatum(noargs),
+                           ObjectIdGetDatum(nsp));
+  });
+  if (fn == InvalidOid)
+    fail(core::sqlstate::object_not_in_prerequisite_state, std::string("function seqguard.") + name + "() is missing",
+         {}, "Re-create the extension.");
+  return fn;
+}
+
+std::vector<Found> calling(Oid table, Oid function) {
+  Relation rel = pg_call([&] { return table_open(table, AccessShareLock); });
+  std::vector<Found> out;
+  // Reading the trigger descriptor raises no PostgreSQL error; if a C++ exception
+  // leaves the relation open, the transaction's abort closes it.
+  if (TriggerDesc* td = rel->trigdesc) {
+    for (int i = 0; i < td->numtriggers; i++) {
+      const Trigger& t = td->triggers[i];
+      if (t.tgfoid != function) continue;
+      Found f{t.tgname, {}, t.tgisclone, t.tgnewtable != nullptr};
+      for (int a = 0; a < t.tgnargs; a++) f.args.emplace_back(t.tgargs[a]);
+      out.push_back(std::move(f));
+    }
+  }
+  pg_try([&] { table_close(rel, AccessShareLock); });
+  return out;
+}
+
+void run_ddl(const std::string& sql) {
+  Spi spi;
+  spi.execute_dynamic(sql);
+}
+
+AsTableOwner::AsTableOwner(Oid owner) {
+  GetUserIdAndSecContext(&saved_user_, &saved_sec_);
+  SetUserIdAndSecContext(owner, saved_sec_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+}
+
+AsTableOwner::~AsTableOwner() { SetUserIdAndSecContext(saved_user_, saved_sec_); }
+
+std::string quote_ident(const std::string& s) {
+  return pg_call([&] { return quote_identifier(s.c_str()); });
+}
+
+std::string quote_literal(const std::string& s) {
+  return pg_call([&] { return (const char*)quote_literal_cstr(s.c_str()); });
+}
+
+std::string trigger_name(const std::string& prefix, const std::string& suffix) {
+  std::string name = prefix + suffix;
+  int len = pg_call([&] { return pg_mbcliplen(name.c_str(), (int)name.size(), NAMEDATALEN - 1); });
+  name.resize((size_t)len);
+  return name;
+}
+
+}  // namespace triggers
+
+namespace {
+
+constexpr const char* kTriggerFunction = "late_bind";
+constexpr const char* kTriggerPrefix = "seqguard_late_";
+
+// How the drawn number is written into the column.
+enum class Kind { number, text, unsupported };
+
+struct Column {
+  AttrNumber attnum = InvalidAttrNumber;
+  Oid type = InvalidOid;
+  bool not_null = false;
+  bool has_default = false;
+  bool identity_or_generated = false;
+};
+
+std::optional<Column> find_column(Oid table, const std::string& name) {
+  Column c;
+  bool found = pg_call([&] {
+    HeapTuple tup = SearchSysCacheAttName(table, name.c_str());
+    if (!HeapTupleIsValid(tup)) return false;
+    auto* att = (Form_pg_attribute)GETSTRUCT(tup);
+    c.attnum = att->attnum;
+    c.type = att->atttypid;
+    c.not_null = att->attnotnull;
+    c.has_default = att->atthasdef;
+    c.identity_or_generated = att->attidentity != '\0' || att->attgenerated != '\0';
+    ReleaseSysCache(tup);
+    return true;
+  });
+  if (!found || c.attnum <= 0) return std::nullopt;
+  return c;
+}
+
+[[noreturn]] void no_column(Oid table, const std::string& name) {
+  fail(core::sqlstate::undefined_column,
+       "column \"" + name + "\" of relation " + qualified_name(table) + " does not exist");
+}
+
+// Integer columns get the number, string columns the rendered ID; both through an
+// assignment cast, as an INSERT would.
+Kind kind_of(Oid type) {
+  return pg_call([&] {
+    Oid base = getBaseType(type);
+    Oid from = INT8OID;
+    if (base == INT2OID || base == INT4OID || base == INT8OID || base == NUMERICOID)
+      return can_coerce_type(1, &from, &type, COERCION_ASSIGNMENT) ? Kind::number : Kind::unsupported;
+    from = TEXTOID;
+    if (TypeCategory(base) == TYPCATEGORY_STRING && can_coerce_type(1, &from, &type, COERCION_ASSIGNMENT))
+      return Kind::text;
+    return Kind::unsupported;
+  });
+}
+
+std::string type_name(Oid type) {
+  return pg_call([&] { return (const char*)format_type_be(type); });
+}
+
+std::string column_label(Oid table, const std::string& column) {
+  return "column \"" + column + "\" of table " + qualified_name(table);
+}
+
+// The newest version of the inserted row, as this transaction sees it now.
+struct RowState {
+  bool live;         // false: the transaction deleted the row (or moved it to another partition)
+  bool column_null;  // the late-bound column still waits for its number
+  char* scope;       // the scope column as text (palloc'd), or nullptr when NULL or none
+};
+
+RowState newest_version(Relation rel, ItemPointer tid, AttrNumber column, AttrNumber scope_column) {
+  RowState st{false, false, nullptr};
+  pg_try([&] {
+    // The snapshot must see every earlier command of the transaction, including the
+    // update an earlier trigger of this commit made to the same row.
+    CommandCounterIncrement();
+    Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
+    TableScanDesc scan = table_beginscan_tid(rel, snap);
+    table_tuple_get_latest_tid(scan, tid);
+    table_endscan(scan);
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    st.live = table_tuple_fetch_row_version(rel, tid, snap, slot);
+    if (st.live) {
+      bool isnull = true;
+      slot_getattr(slot, column, &isnull);
+      st.column_null = isnull;
+      if (isnull && scope_column != InvalidAttrNumber) {
+        Datum d = slot_getattr(slot, scope_column, &isnull);
+        if (!isnull) {
+          Oid out = InvalidOid;
+          bool varlena = false;
+          getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), scope_column - 1)->atttypid, &out, &varlena);
+          st.scope = OidOutputFunctionCall(out, d);
+        }
+      }
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    UnregisterSnapshot(snap);
+  });
+  return st;
+}
+
+AttrNumber attnum_at_fire(Relation rel, const std::string& name, const char* series) {
+  AttrNumber att = pg_call([&] { return get_attnum(RelationGetRelid(rel), name.c_str()); });
+  if (att <= 0)
+    fail(core::sqlstate::undefined_column,
+         "seqguard: late-bound column \"" + name + "\" of relation " + qualified_name(RelationGetRelid(rel)) +
+             " does not exist",
+         std::string("The trigger that numbers it from series \"") + series + "\" still exists.",
+         "Renamed or dropped columns must be detached (seqguard_detach) and attached again.");
+  return att;
+}
+
+}  // namespace
+
+void attach(Oid table, const std::string& column, const std::string& series,
+            const std::optional<std::string>& scope_column) {
+  using core::sqlstate::object_not_in_prerequisite_state;
+  triggers::require_owned_table(table, "seqguard_attach");
+  std::optional<Column> col = find_column(table, column);
+  if (!col) no_column(table, column);
+  std::string label = column_label(table, column);
+  if (col->identity_or_generated)
+    fail(object_not_in_prerequisite_state, label + " is an identity or generated column; it cannot be late-bound");
+  if (col->has_default)
+    fail(object_not_in_prerequisite_state, label + " has a DEFAULT; a late-bound column must not",
+         "A late-bound column is NULL until its transaction commits, and only NULLs are numbered.",
+         "ALTER TABLE ... ALTER COLUMN " + triggers::quote_ident(column) + " DROP DEFAULT");
+  if (col->not_null)
+    fail(object_not_in_prerequisite_state, label + " is NOT NULL; a late-bound column must accept NULL",
+         "A late-bound column is NULL until its transaction commits.",
+         "ALTER TABLE ... ALTER COLUMN " + triggers::quote_ident(column) + " DROP NOT NULL");
+  if (kind_of(col->type) == Kind::unsupported)
+    fail(sqlstate_ext::datatype_mismatch,
+         label + " has type " + type_name(col->type) +
+             "; a late-bound column must be a string type (the formatted ID) or smallint, integer, bigint or "
+             "numeric (the number)");
+  if (scope_column) {
+    if (!find_column(table, *scope_column)) no_column(table, *scope_column);
+    if (*scope_column == column)
+      fail(core::sqlstate::invalid_parameter_value, "the scope column cannot be the late-bound column itself");
+  }
+  {
+    Spi spi;
+    if (spi.execute("SELECT 1 FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1", {Param::text(series)},
+                    Snap::transaction, true) == 0)
+      fail(core::sqlstate::undefined_object, "series \"" + series + "\" does not exist", {},
+           "Create it with seqguard_create_series().");
+  }
+  Oid fn = triggers::extension_function(kTriggerFunction);
+  for (const triggers::Found& t : triggers::calling(table, fn))
+    if (t.args.size() >= 2 && t.args[1] == column)
+      fail(core::sqlstate::duplicate_object, label + " is already late-bound to series \"" + t.args[0] + "\"",
+           t.clone ? "It is late-bound through the partitioned table it belongs to." : "",
+           "seqguard_detach() it first.");
+  triggers::run_ddl("CREATE CONSTRAINT TRIGGER " + triggers::quote_ident(triggers::trigger_name(kTriggerPrefix, column)) +
+                    " AFTER INSERT ON " + qualified_name(table) +
+                    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION seqguard.late_bind(" +
+                    triggers::quote_literal(series) + ", " + triggers::quote_literal(column) + ", " +
+                    triggers::quote_literal(scope_column.value_or("")) + ")");
+}
+
+void detach(Oid table, const std::string& column) {
+  triggers::require_owned_table(table, "seqguard_detach");
+  Oid fn = triggers::extension_function(kTriggerFunction);
+  std::string label = column_label(table, column);
+  for (const triggers::Found& t : triggers::calling(table, fn)) {
+    if (t.args.size() < 2 || t.args[1] != column) continue;
+    if (t.clone)
+      fail(core::sqlstate::object_not_in_prerequisite_state,
+           label + " is late-bound through the partitioned table it belongs to", {}, "Detach it there.");
+    triggers::run_ddl("DROP TRIGGER " + triggers::quote_ident(t.name) + " ON " + qualified_name(table));
+    return;
+  }
+  fail(core::sqlstate::undefined_object, label + " is not late-bound");
+}
+
+Datum late_bind_trigger(FunctionCallInfo fcinfo) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    fail(sqlstate_ext::trigger_protocol_violated, "seqguard.late_bind() must be called as a trigger");
+  auto* td = (TriggerData*)fcinfo->context;
+  if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+      !TRIGGER_FIRED_BY_INSERT(td->tg_event) || td->tg_trigger->tgnargs != 3)
+    fail(sqlstate_ext::trigger_protocol_violated,
+         "seqguard.late_bind() must fire AFTER INSERT FOR EACH ROW with 3 arguments; use seqguard_attach()");
+  const char* series = td->tg_trigger->tgargs[0];
+  std::string column = td->tg_trigger->tgargs[1];
+  std::string scope_name = td->tg_trigger->tgargs[2];
+  Relation rel = td->tg_relation;
+  Oid relid = RelationGetRelid(rel);
+
+  AttrNumber att = attnum_at_fire(rel, column, series);
+  AttrNumber scope_att = scope_name.empty() ? InvalidAttrNumber : attnum_at_fire(rel, scope_name, series);
+  ItemPointerData tid = td->tg_trigslot->tts_tid;
+  RowState row = newest_version(rel, &tid, att, scope_att);
+  // A deleted row, or one whose transaction wrote the column itself, consumes nothing.
+  if (!row.live || !row.column_null) return PointerGetDatum(nullptr);
+
+  std::string scope = row.scope ? row.scope : "";
+  int32_t at = pg_call([] { return (int32_t)GetSQLCurrentDate(); });
+  std::string rendered;
+  int64_t value = next_value(series, scope, at, &rendered);
+
+  Oid type = TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid;
+  bool number = kind_of(type) == Kind::number;
+  // The cast is part of the text so that each cached plan keeps one parameter type.
+  std::string sql = "UPDATE ONLY " + qualified_name(relid) + " SET " + triggers::quote_ident(column) +
+                    (number ? " = $1::pg_catalog.int8" : " = $1::pg_catalog.text") +
+                    " WHERE ctid OPERATOR(pg_catalog.=) $2";
+  uint64_t updated = 0;
+  {
+    // As the table's owner: the inserting role may hold INSERT and nothing else.
+    triggers::AsTableOwner as_owner(rel->rd_rel->relowner);
+    Spi spi(Role::caller);
+    updated = spi.execute(sql.c_str(),
+                          {number ? Param::int8(value) : Param::text(rendered),
+                           Param{TIDOID, PointerGetDatum(&tid), false}});
+  }
+  if (updated != 1)
+    fail(core::sqlstate::object_not_in_prerequisite_state,
+         "seqguard could not write the late-bound ID " + rendered + " into " + column_label(relid, column),
+         "The UPDATE of the row, run as the table's owner, changed no row (a BEFORE UPDATE trigger returned "
+         "NULL?). The transaction is rolled back; no number was consumed.");
+  return PointerGetDatum(nullptr);
+}
+
+}  // namespace seqguard::pg
