@@ -27,6 +27,7 @@
 extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -44,6 +45,7 @@ constexpr const char* undefined_table = "42P01";
 constexpr const char* wrong_object_type = "42809";
 constexpr const char* datatype_mismatch = "42804";
 constexpr const char* trigger_protocol_violated = "39P01";
+constexpr const char* object_in_use = "55006";
 }  // namespace sqlstate_ext
 
 namespace triggers {
@@ -291,6 +293,17 @@ void detach(Oid table, const std::string& column) {
     if (t.clone)
       fail(core::sqlstate::object_not_in_prerequisite_state,
            label + " is late-bound through the partitioned table it belongs to", {}, "Detach it there.");
+    // PostgreSQL silently forgets the pending events of a dropped trigger: rows this
+    // transaction inserted would stay NULL for good.
+    List* rels = pg_call([&] { return find_all_inheritors(table, NoLock, nullptr); });
+    ListCell* lc;
+    foreach (lc, rels) {
+      Oid rel = lfirst_oid(lc);
+      if (pg_call([&] { return AfterTriggerPendingOnRel(rel); }))
+        fail(sqlstate_ext::object_in_use,
+             "cannot detach " + label + " while rows this transaction inserted wait for their numbers",
+             {}, "Commit first, or number them now with SET CONSTRAINTS ALL IMMEDIATE.");
+    }
     triggers::run_ddl("DROP TRIGGER " + triggers::quote_ident(t.name) + " ON " + qualified_name(table));
     return;
   }
