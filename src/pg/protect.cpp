@@ -7,11 +7,13 @@
 // So the transition table is the fallback, not the rule:
 //
 //  * index mode (ordinary tables whose guarded columns each lead a valid btree index,
-//    the usual serial or identity primary key): a trigger without transition table
-//    reads the largest value of each column from the end of its index, one descent per
-//    statement whatever the number of rows. It sees the rows of the statement (a fresh
-//    snapshot after CommandCounterIncrement) and everything committed; moving a sequence
-//    past a committed value is never wrong, only a no-op when it was already past;
+//    the usual serial or identity primary key): a trigger without transition table asks
+//    the column's index whether any value lies at or beyond what nextval() would return
+//    next, one descent per statement whatever the number of rows, and only when one does
+//    reads the extreme from the end of the index. It reads with a dirty snapshot: it sees
+//    the statement's own rows without a new command id or snapshot, and rows of other
+//    transactions, committed or not; moving a sequence past a value that another
+//    transaction then rolls back leaves a hole, never a duplicate;
 //  * transition mode (partitioned tables, whose rows live in their partitions' indexes,
 //    and columns without an index): the trigger scans the statement's rows.
 //
@@ -254,10 +256,16 @@ SeqParams sequence_params(Oid seq) {
   return p;
 }
 
-// Whether nextval() of `seq` could still return `target` or a value before it. Reads the
-// sequence without its lock: a "no" is final (sequences only move forward, except by an
-// explicit setval), a "yes" is rechecked by advance_sequence() under the lock.
-bool may_be_behind(Oid seq, const SeqParams& p, int64_t target) {
+// What nextval() of `seq` would return now, read without the sequence's lock (a value
+// only grows, except by an explicit setval). nullopt when the sequence was never called
+// (or setval(..., false)), or when nothing can come after its last value.
+struct NextValue {
+  bool known;
+  bool exhausted;
+  int64_t value;
+};
+
+NextValue sequence_next(Oid seq, const SeqParams& p) {
   bool isnull = true;
   int64_t last = 0;
   {
@@ -273,10 +281,20 @@ bool may_be_behind(Oid seq, const SeqParams& p, int64_t target) {
       pfree(fc);
     });
   }
-  if (isnull) return true;  // never called (or setval(..., false)): let the locked check decide
+  if (isnull) return NextValue{false, false, 0};
   int64_t next;
-  if (__builtin_add_overflow(last, p.increment, &next)) return false;  // exhausted: nothing comes after
-  return p.increment > 0 ? next <= target : next >= target;
+  if (__builtin_add_overflow(last, p.increment, &next) || next > p.max || next < p.min)
+    return NextValue{true, true, 0};
+  return NextValue{true, false, next};
+}
+
+// Whether nextval() of `seq` could still return `target` or a value before it. A "no"
+// is final; a "yes" is rechecked by advance_sequence() under the sequence's lock.
+bool may_be_behind(Oid seq, const SeqParams& p, int64_t target) {
+  NextValue n = sequence_next(seq, p);
+  if (!n.known) return true;  // let the locked check decide
+  if (n.exhausted) return false;
+  return p.increment > 0 ? n.value <= target : n.value >= target;
 }
 
 int64_t to_int64(Datum d, Oid type) {
@@ -323,8 +341,36 @@ void scan_inserted(Relation rel, Tuplestorestate* rows, const std::vector<Guard>
   });
 }
 
-// Index mode: the first non-NULL entry from the wanted end of the column's index.
-// Returns false when the index has no visible entry.
+// Comparison procedures of an int2/int4/int8 column against an int8 bound (btree's
+// integer_ops family has them all), for index scan keys.
+RegProcedure ge_int8(Oid type) { return type == INT2OID ? F_INT28GE : type == INT4OID ? F_INT48GE : F_INT8GE; }
+RegProcedure le_int8(Oid type) { return type == INT2OID ? F_INT28LE : type == INT4OID ? F_INT48LE : F_INT8LE; }
+
+// Index mode, the common case: does the column hold a value between `from` and `to`
+// (inclusive)? One descent to where such a value would be; for an up-to-date sequence
+// nothing is there.
+bool index_has_between(Relation rel, const Guard& g, Snapshot snap, int64_t from, int64_t to) {
+  bool found = false;
+  pg_try([&] {
+    Relation idx = index_open(g.index, AccessShareLock);
+    IndexScanDesc scan = index_beginscan(rel, idx, snap, 2, 0);
+    ScanKeyData keys[2];
+    ScanKeyEntryInitialize(&keys[0], 0, 1, BTGreaterEqualStrategyNumber, INT8OID, InvalidOid, ge_int8(g.type),
+                           Int64GetDatum(from));
+    ScanKeyEntryInitialize(&keys[1], 0, 1, BTLessEqualStrategyNumber, INT8OID, InvalidOid, le_int8(g.type),
+                           Int64GetDatum(to));
+    index_rescan(scan, keys, 2, nullptr, 0);
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    found = index_getnext_slot(scan, ForwardScanDirection, slot);
+    ExecDropSingleTupleTableSlot(slot);
+    index_endscan(scan);
+    index_close(idx, AccessShareLock);
+  });
+  return found;
+}
+
+// Index mode, when the sequence is behind: the first non-NULL entry from the wanted end
+// of the column's index. Returns false when the index has no visible entry.
 bool index_extreme(Relation rel, const Guard& g, Snapshot snap, bool want_max, int64_t* out) {
   bool found = false;
   pg_try([&] {
@@ -367,31 +413,32 @@ Extreme queried_extreme(Oid relid, Oid owner, AttrNumber attnum, const SeqParams
 
 void index_scan_all(Relation rel, const std::vector<Guard>& guards, const std::vector<SeqParams>& params,
                     std::vector<Extreme>& ext) {
-  Snapshot snap = pg_call([] {
-    // The statement's own rows are visible once the command counter moves past them.
-    CommandCounterIncrement();
-    return RegisterSnapshot(GetLatestSnapshot());
-  });
-  try {
-    for (size_t k = 0; k < guards.size(); k++) {
-      const Guard& g = guards[k];
-      bool ascending = params[k].increment > 0;
-      int64_t v = 0;
-      if (g.index != InvalidOid) {
-        if (!index_extreme(rel, g, snap, ascending, &v)) continue;  // no row with a value
-        if (v >= params[k].min && v <= params[k].max) {
-          consider(ext[k], v, params[k]);
-          continue;
-        }
+  SnapshotData dirty;
+  InitDirtySnapshot(dirty);
+  for (size_t k = 0; k < guards.size(); k++) {
+    const Guard& g = guards[k];
+    const SeqParams& p = params[k];
+    bool ascending = p.increment > 0;
+    if (g.index != InvalidOid) {
+      NextValue next = sequence_next(g.sequence, p);
+      if (next.exhausted) continue;  // nothing it hands out can collide any more
+      if (next.known) {
+        bool behind = ascending ? index_has_between(rel, g, &dirty, next.value, p.max)
+                                : index_has_between(rel, g, &dirty, p.min, next.value);
+        if (!behind) continue;
       }
-      // No usable index any more, or the extreme lies outside the sequence's range.
-      ext[k] = queried_extreme(RelationGetRelid(rel), rel->rd_rel->relowner, g.attnum, params[k], true);
+      int64_t v = 0;
+      if (!index_extreme(rel, g, &dirty, ascending, &v)) continue;  // no row with a value
+      if (v >= p.min && v <= p.max) {
+        consider(ext[k], v, p);
+        continue;
+      }
     }
-  } catch (...) {
-    pg_try([&] { UnregisterSnapshot(snap); });
-    throw;
+    // No usable index any more, or the extreme lies outside the sequence's range. The
+    // query's snapshot must see this statement's rows: move the command counter past them.
+    pg_try([] { CommandCounterIncrement(); });
+    ext[k] = queried_extreme(RelationGetRelid(rel), rel->rd_rel->relowner, g.attnum, p, true);
   }
-  pg_try([&] { UnregisterSnapshot(snap); });
 }
 
 struct Move {
