@@ -10,10 +10,11 @@
 //    the usual serial or identity primary key): a trigger without transition table asks
 //    the column's index whether any value lies at or beyond what nextval() would return
 //    next, one descent per statement whatever the number of rows, and only when one does
-//    reads the extreme from the end of the index. It reads with a dirty snapshot: it sees
-//    the statement's own rows without a new command id or snapshot, and rows of other
-//    transactions, committed or not; moving a sequence past a value that another
-//    transaction then rolls back leaves a hole, never a duplicate;
+//    reads the extreme from the end of the index. It reads with SnapshotSelf: the
+//    statement's own rows without a new command id or snapshot, and rows committed by
+//    others (already handled by their own statements), but not the uncommitted rows of
+//    other transactions: those are theirs to handle, and a default-only insert that
+//    tried would only queue up on the sequence's lock behind them;
 //  * transition mode (partitioned tables, whose rows live in their partitions' indexes,
 //    and columns without an index): the trigger scans the statement's rows.
 //
@@ -413,8 +414,6 @@ Extreme queried_extreme(Oid relid, Oid owner, AttrNumber attnum, const SeqParams
 
 void index_scan_all(Relation rel, const std::vector<Guard>& guards, const std::vector<SeqParams>& params,
                     std::vector<Extreme>& ext) {
-  SnapshotData dirty;
-  InitDirtySnapshot(dirty);
   for (size_t k = 0; k < guards.size(); k++) {
     const Guard& g = guards[k];
     const SeqParams& p = params[k];
@@ -423,12 +422,12 @@ void index_scan_all(Relation rel, const std::vector<Guard>& guards, const std::v
       NextValue next = sequence_next(g.sequence, p);
       if (next.exhausted) continue;  // nothing it hands out can collide any more
       if (next.known) {
-        bool behind = ascending ? index_has_between(rel, g, &dirty, next.value, p.max)
-                                : index_has_between(rel, g, &dirty, p.min, next.value);
+        bool behind = ascending ? index_has_between(rel, g, SnapshotSelf, next.value, p.max)
+                                : index_has_between(rel, g, SnapshotSelf, p.min, next.value);
         if (!behind) continue;
       }
       int64_t v = 0;
-      if (!index_extreme(rel, g, &dirty, ascending, &v)) continue;  // no row with a value
+      if (!index_extreme(rel, g, SnapshotSelf, ascending, &v)) continue;  // no row with a value
       if (v >= p.min && v <= p.max) {
         consider(ext[k], v, p);
         continue;
