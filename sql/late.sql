@@ -146,6 +146,20 @@ SELECT tableoid::regclass, region, id, note FROM parts ORDER BY id;
 SELECT last_value FROM seqguard_counters WHERE series = 'PART';
 SELECT pg_temp.err($$SELECT seqguard_detach('parts_1', 'id')$$);
 
+-- Quoted names everywhere: schema, table, column, scope column, series.
+CREATE SCHEMA "Odd ""Schema""";
+CREATE TABLE "Odd ""Schema"""."Inv Table" ("Doc No" text, "Team's" text);
+SELECT seqguard_create_series('Odd''s series', '{scope}/{seq}');
+SELECT seqguard_attach('"Odd ""Schema"""."Inv Table"', 'Doc No', 'Odd''s series', 'Team''s');
+BEGIN;
+INSERT INTO "Odd ""Schema"""."Inv Table" ("Team's") VALUES ('a"b');
+SET CONSTRAINTS "Odd ""Schema"""."seqguard_late_Doc No" IMMEDIATE;
+SELECT * FROM "Odd ""Schema"""."Inv Table";
+COMMIT;
+SELECT seqguard_detach('"Odd ""Schema"""."Inv Table"', 'Doc No');
+DROP SCHEMA "Odd ""Schema""" CASCADE;
+SELECT seqguard_drop_series('Odd''s series');
+
 -- Errors: each with its SQLSTATE, and nothing installed.
 CREATE TABLE bad (id text NOT NULL, d text DEFAULT 'x', n date, g int GENERATED ALWAYS AS IDENTITY, free text);
 CREATE VIEW docs_view AS SELECT * FROM docs;

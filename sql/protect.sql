@@ -129,6 +129,15 @@ INSERT INTO drifted VALUES (1), (2), (3);
 SELECT seqguard_protect('drifted');
 INSERT INTO drifted DEFAULT VALUES RETURNING id;
 
+-- Quoted names: schema, table, column, sequence.
+CREATE SCHEMA "Odd ""Schema""";
+CREATE SEQUENCE "Odd ""Schema"""."Seq's";
+CREATE TABLE "Odd ""Schema"""."My Table" ("The Id" int DEFAULT nextval('"Odd ""Schema"""."Seq''s"') PRIMARY KEY);
+SELECT seqguard_protect('"Odd ""Schema"""."My Table"');
+INSERT INTO "Odd ""Schema"""."My Table" VALUES (41);
+INSERT INTO "Odd ""Schema"""."My Table" DEFAULT VALUES RETURNING "The Id";
+DROP SCHEMA "Odd ""Schema""" CASCADE;
+
 -- Errors, each with its SQLSTATE.
 CREATE TABLE no_seq (id int PRIMARY KEY, v text DEFAULT 'x');
 CREATE VIEW teams_view AS SELECT * FROM teams;
