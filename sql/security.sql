@@ -245,7 +245,7 @@ SELECT fn AS executable_by_public
 -- may execute seqguard_sync_series().
 SELECT fn AS admin_function_executable_by_public
   FROM pg_temp.sg_functions
- WHERE (fn::text ~ '^(seqguard_(create_series|drop_series|setval|sync_series)\()')
+ WHERE (fn::text ~ '^(seqguard_(create_series|drop_series|setval|sync_series|attach|detach|protect|unprotect)\()')
    AND (proacl IS NULL OR EXISTS (SELECT FROM aclexplode(proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'));
 -- seqguard's schema and tables: PUBLIC holds no privilege at all (must return no rows).
 SELECT n.nspname AS public_privilege_on_schema
