@@ -445,3 +445,54 @@ TEST(Reliability, DumpAndRestoreKeepNumberingAndTheExtensionDropsCleanly) {
 
 }  // namespace
 }  // namespace seqguard::test
+
+namespace seqguard::test {
+namespace {
+
+// Idempotency keys are rows of the caller's transaction: a committed begin survives a
+// crash and a dump/restore (with its job id, result and the job id sequence), a begin
+// whose transaction never committed leaves no trace.
+TEST(Reliability, IdempotencyKeysSurviveCrashAndDumpOnlyWhenCommitted) {
+  Cluster& cluster = Cluster::shared();
+  std::string db = cluster.fresh_database("rel_idem");
+  int64_t job_done = 0, job_running = 0;
+  {
+    Conn c(db);
+    job_done = c.must("SELECT job_id FROM seqguard_idem_begin('done')").int8();
+    c.must("SELECT seqguard_idem_complete('done', " + std::to_string(job_done) + ", '{\"rows\": 7}')");
+    job_running = c.must("SELECT job_id FROM seqguard_idem_begin('running', lease => '1 hour')").int8();
+    Conn open(db);
+    open.must("BEGIN");
+    open.must("SELECT seqguard_idem_begin('uncommitted')");
+    cluster.crash_and_restart();  // `open` never commits
+  }
+  Conn c(db);
+  EXPECT_EQ(c.must("SELECT status || ':' || result::text FROM seqguard_idem_get('done')").text(),
+            "completed:{\"rows\": 7}");
+  EXPECT_EQ(c.must("SELECT status || ':' || job_id FROM seqguard_idem_get('running')").text(),
+            "in_progress:" + std::to_string(job_running));
+  EXPECT_EQ(c.must("SELECT count(*) FROM seqguard_idem_get('uncommitted')").int8(), 0);
+  // The key that never committed is free: a new caller starts it.
+  EXPECT_EQ(c.must("SELECT status FROM seqguard_idem_begin('uncommitted')").text(), "started");
+
+  std::string out;
+  ASSERT_EQ(cluster.run_tool("pg_dump", "-Fc -d rel_idem -f " + cluster.dir() + "/rel_idem.custom", &out), 0) << out;
+  {
+    Conn pg(cluster.conninfo("postgres"));
+    pg.must("DROP DATABASE IF EXISTS rel_idem_dst WITH (FORCE)");
+    pg.must("CREATE DATABASE rel_idem_dst");
+  }
+  ASSERT_EQ(cluster.run_tool("pg_restore", "--exit-on-error -d rel_idem_dst " + cluster.dir() + "/rel_idem.custom", &out),
+            0)
+      << out;
+  Conn d(cluster.conninfo("rel_idem_dst"));
+  EXPECT_EQ(d.must("SELECT status || ':' || job_id || ':' || result::text FROM seqguard_idem_begin('done')").text(),
+            "completed:" + std::to_string(job_done) + ":{\"rows\": 7}");
+  EXPECT_EQ(d.must("SELECT status FROM seqguard_idem_begin('running')").text(), "in_progress");
+  // Job ids continue after the restore: no job id is handed out twice.
+  int64_t fresh = d.must("SELECT job_id FROM seqguard_idem_begin('new after restore')").int8();
+  EXPECT_GT(fresh, job_running);
+}
+
+}  // namespace
+}  // namespace seqguard::test
