@@ -292,6 +292,13 @@ INSERT INTO "Imp Ort"."Mixed'Case" (note) VALUES ('after sync') RETURNING "Id ""
 INSERT INTO north.orders DEFAULT VALUES RETURNING id;
 INSERT INTO south.orders DEFAULT VALUES RETURNING id;
 SELECT pg_temp.err($$SELECT * FROM seqguard_check_drift('imp ort')$$);
+-- A name that would run a second statement if it were ever pasted unquoted.
+CREATE TABLE "Imp Ort"."t; DROP TABLE north.orders; --" (id serial PRIMARY KEY);
+INSERT INTO "Imp Ort"."t; DROP TABLE north.orders; --" VALUES (9);
+SELECT seqguard_sync('"Imp Ort"."t; DROP TABLE north.orders; --"');
+INSERT INTO "Imp Ort"."t; DROP TABLE north.orders; --" DEFAULT VALUES RETURNING id;
+SELECT count(*) AS north_orders_still_there FROM north.orders;
+DROP TABLE "Imp Ort"."t; DROP TABLE north.orders; --";
 
 --------------------------------------------------------------------------------------
 -- 7. seqguard_sync_all() also moves the counters of series bound to a target column.
