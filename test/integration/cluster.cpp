@@ -11,6 +11,10 @@
 #include <iostream>
 #include <regex>
 #include <sstream>
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
 
 namespace seqguard::test {
 
@@ -274,6 +278,37 @@ int Cluster::run_tool(const std::string& tool, const std::string& args, std::str
     *output = ss.str();
   }
   return rc;
+}
+
+void insert_until_crash(const std::string& conninfo, const std::string& table, const std::string& worker_column,
+                        int min_commits) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> commits{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 8; w++) {
+    threads.emplace_back([&, w] {
+      try {
+        Conn c(conninfo);
+        std::mt19937 rng(w);
+        while (!stop && c.alive()) {
+          if (!c.exec("BEGIN").ok()) break;
+          c.exec("INSERT INTO " + table + " (" + worker_column + ") SELECT " + std::to_string(w) +
+                 " FROM generate_series(1, " + std::to_string(1 + rng() % 4) + ")");
+          if (rng() % 5 == 0) {
+            c.exec("ROLLBACK");
+          } else if (c.exec("COMMIT").ok()) {
+            commits++;
+          }
+        }
+      } catch (const std::exception&) {
+        // The server went away under us: that is the point.
+      }
+    });
+  }
+  while (commits < min_commits) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Cluster::shared().crash_and_restart();
+  stop = true;
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace seqguard::test

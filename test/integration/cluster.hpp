@@ -116,4 +116,11 @@ class Cluster {
   int expected_kills_ = 0;
 };
 
+// Runs 8 sessions that insert 1 to 4 rows per transaction into `table` (setting
+// `worker_column`), rolling back a fifth of them, until `min_commits` transactions have
+// committed; then stops the server with -m immediate (a crash) and starts it again.
+// Returns once every session has seen the server go away.
+void insert_until_crash(const std::string& conninfo, const std::string& table, const std::string& worker_column,
+                        int min_commits);
+
 }  // namespace seqguard::test

@@ -232,33 +232,7 @@ TEST(Protect, ExplicitInsertsAmidBusyDefaultInsertersMoveTheSequenceInTheStateme
 TEST(LateBoundCrash, ImmediateStopMidLoadKeepsCommittedIdsGaplessAndNumberingContinues) {
   std::string db = Cluster::shared().fresh_database("late_crash");
   make_late_table(db, "crashy");
-  std::atomic<bool> stop{false};
-  std::atomic<int> commits{0};
-  std::vector<std::thread> threads;
-  for (int w = 0; w < 8; w++) {
-    threads.emplace_back([&, w] {
-      try {
-        Conn c(db);
-        std::mt19937 rng(w);
-        while (!stop && c.alive()) {
-          if (!c.exec("BEGIN").ok()) break;
-          c.exec("INSERT INTO crashy (worker) SELECT " + std::to_string(w) + " FROM generate_series(1, " +
-                 std::to_string(1 + rng() % 4) + ")");
-          if (rng() % 5 == 0) {
-            c.exec("ROLLBACK");
-          } else if (c.exec("COMMIT").ok()) {
-            commits++;
-          }
-        }
-      } catch (const std::exception&) {
-        // The server went away under us: that is the point of this test.
-      }
-    });
-  }
-  while (commits < 300) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  Cluster::shared().crash_and_restart();
-  stop = true;
-  for (auto& t : threads) t.join();
+  insert_until_crash(db, "crashy", "worker", 300);
 
   Conn c(db);
   int64_t n = expect_numbered_gapless(c, "crashy");
