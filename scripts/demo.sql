@@ -23,5 +23,18 @@ CREATE TABLE teams (team_id text PRIMARY KEY DEFAULT next_formatted_id('ICCT'), 
 \timing on
 INSERT INTO teams (name) SELECT 'team ' || g FROM generate_series(1, 100000) g;
 \timing off
-SELECT min(team_id), max(team_id), count(*) FROM teams;
+SELECT count(*) AS rows, count(DISTINCT team_id) AS distinct_ids,
+       (SELECT team_id FROM teams ORDER BY length(team_id) DESC, team_id DESC LIMIT 1) AS last_id
+  FROM teams;
 SELECT * FROM seqguard_counters ORDER BY series, scope, period;
+
+-- An import left a sequence behind the data: the next insert would fail with 23505.
+CREATE TABLE markers (id serial PRIMARY KEY, label text);
+INSERT INTO markers (id, label) SELECT g, 'imported' FROM generate_series(1, 40) g;
+SELECT table_name, sequence_name, next_value, column_max, status FROM seqguard_check_drift();
+SELECT seqguard_sync_all();
+INSERT INTO markers (label) VALUES ('new') RETURNING id;
+
+-- A double-clicked import: one job per key.
+SELECT * FROM seqguard_idem_begin('user7:mapping3:file9');
+SELECT * FROM seqguard_idem_begin('user7:mapping3:file9');
