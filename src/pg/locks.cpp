@@ -1,5 +1,9 @@
 #include "pg/locks.hpp"
 
+extern "C" {
+#include "utils/inval.h"
+}
+
 namespace seqguard::pg {
 
 uint64_t lock_hash(std::string_view a, std::string_view b, std::string_view c) noexcept {
@@ -23,7 +27,14 @@ uint64_t lock_hash(std::string_view a, std::string_view b, std::string_view c) n
 bool lock_object(LockSpace space, uint64_t hash, LOCKMODE mode) {
   LOCKTAG tag;
   SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32)(hash >> 32), (uint32)hash, (uint16)space);
-  LockAcquireResult r = pg_call([&] { return LockAcquire(&tag, mode, false, false); });
+  LockAcquireResult r = pg_call([&] {
+    LockAcquireResult acquired = LockAcquire(&tag, mode, false, false);
+    // As LockRelationOid does: what the previous holder committed (a new fast counter's
+    // sequence, a re-created series) must be visible to catalog lookups from now on,
+    // not hidden behind a catalog snapshot taken before we waited.
+    if (acquired == LOCKACQUIRE_OK) AcceptInvalidationMessages();
+    return acquired;
+  });
   return r == LOCKACQUIRE_ALREADY_HELD || r == LOCKACQUIRE_ALREADY_CLEAR;
 }
 

@@ -139,8 +139,6 @@ std::shared_ptr<const SeriesDef> load_series(std::string_view name) {
   if (series_locks.find(key) == series_locks.end()) {
     lock_object(LockSpace::series, lock_hash(name), ShareLock);
     series_locks.emplace(key, GetCurrentTransactionNestLevel());
-    // A drop or create that committed while we waited must be seen now.
-    pg_try([] { AcceptInvalidationMessages(); });
   }
   auto it = series_cache.find(key);
   if (it != series_cache.end()) return it->second;
@@ -245,7 +243,15 @@ void write_counter_row(const std::string& series, const std::string& scope, cons
 }
 
 Oid counter_sequence_oid(const std::string& name) {
-  return pg_call([&] { return get_relname_relid(name.c_str(), catalog().schema); });
+  Oid schema = catalog().schema;
+  return pg_call([&] {
+    // The counter row was read with the newest committed state; the sequence it names
+    // may have been created by a transaction that committed after this statement took
+    // its catalog snapshot (seen under load: "sequence ... is missing").
+    AcceptInvalidationMessages();
+    InvalidateCatalogSnapshot();
+    return get_relname_relid(name.c_str(), schema);
+  });
 }
 
 void check_writable(const char* what) {
