@@ -91,3 +91,39 @@ verdict() {  # a op b
     ok = (op == "<=") ? (a <= b) : (a >= b)
     print ok ? "PASS" : "MISS" }'
 }
+
+# How much CPU other processes took while a run was measured: on a shared machine a
+# neighbour's build or test suite makes the figures noisy, and the report says so.
+# CPU time is in clock ticks: the machine's (/proc/stat, idle and iowait left out)
+# minus the cluster's (the postmaster with its reaped and its live children) minus
+# this script's children (pgbench, psql).
+_ticks_machine() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+_ticks_ours() {
+  local pm children
+  pm=$(head -n 1 "$SEQGUARD_CLUSTER/data/postmaster.pid" 2>/dev/null) || pm=
+  children=$(times | tail -n 1)
+  {
+    if [ -n "$pm" ]; then
+      # Fields after "(comm)": state is 1, utime 12, stime 13, cutime 14, cstime 15.
+      sed 's/.*) //' "/proc/$pm/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }'
+      for c in $(ps -o pid= --ppid "$pm" 2>/dev/null); do
+        sed 's/.*) //' "/proc/$c/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+      done
+    fi
+    # "times": user and system time of our reaped children, as "1m2.345s 0m0.678s".
+    awk -v hz="$(getconf CLK_TCK)" '{
+      t = 0
+      for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += (p[1] * 60 + p[2]) * hz }
+      print t }' <<<"$children"
+  } | awk '{ s += $1 } END { printf "%d\n", s }'
+}
+busy_begin() { _B_MACHINE=$(_ticks_machine); _B_OURS=$(_ticks_ours); _B_T0=$(date +%s.%N); }
+busy_end() {  # key: records the others' share of the machine in %, for runs of 1 s or more
+  local m o dt
+  m=$(_ticks_machine); o=$(_ticks_ours)
+  dt=$(awk -v a="$(date +%s.%N)" -v b="$_B_T0" 'BEGIN { print a - b }')
+  # Clock ticks are 10 ms: shorter runs would measure mostly rounding.
+  [ "$(awk -v dt="$dt" 'BEGIN { print (dt >= 1) }')" = 1 ] || return 0
+  record "$1" "$(awk -v m=$((m - _B_MACHINE)) -v o=$((o - _B_OURS)) -v dt="$dt" -v hz="$(getconf CLK_TCK)" \
+    -v n="$(nproc)" 'BEGIN { x = 100 * (m - o) / (dt * hz * n); x = x < 0 ? 0 : x > 100 ? 100 : x; printf "%.0f", x }')"
+}

@@ -15,7 +15,8 @@ write_report() {
   echo "| machine | $(nproc) cores (${cpu:-unknown CPU}), ${mem:-? GB} RAM, Linux $(uname -r) |"
   echo "| PostgreSQL | $(q -c 'SHOW server_version') (pgbench $(pgbench --version | awk '{ print $3 }')) |"
   echo "| settings | $(q -c "SELECT string_agg(name || ' = ' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'wal_level', 'synchronous_commit', 'full_page_writes')"); fsync on, except the contention rows marked off |"
-  echo "| seqguard | $(q -c "SELECT extversion FROM pg_extension WHERE extname = 'seqguard'"), seqguard.so $SO_ID, $INSTALLED_FROM |"
+  echo "| seqguard | $(q -c "SELECT extversion FROM pg_extension WHERE extname = 'seqguard'"), seqguard.so $SO_ID, $INSTALLED_FROM; measured from $SNAPSHOT |"
+  echo "| other processes | $(report_busy) |"
   echo "| method | $MODE run; each figure is the median (min..max) of $REPS runs ($((REPS + 2)) for per call); variants interleaved run by run; CHECKPOINT before each measured run; pgbench -M prepared, ${DURATION}s per run, -j up to $(nproc) |"
   echo
   report_targets
@@ -27,10 +28,35 @@ write_report() {
   report_checks
 }
 
+# CPU taken by other processes during the measured runs, per workload.
+report_busy() {
+  local w parts=""
+  for w in bulk contention percall drift idem; do
+    [ "$(count_of "busy|$w")" = 0 ] && continue
+    parts="$parts${parts:+; }$w $(median "busy|$w")% ($(stats "busy|$w" | cut -d' ' -f3)%)"
+  done
+  echo "CPU share other processes took during the measured runs of 1 s or more, median (max): ${parts:-not measured}; disk contention is not measured"
+}
+
+# True when other processes took more than 10% of the CPU in a typical measured run.
+machine_was_busy() {
+  local w
+  for w in bulk contention percall drift idem; do
+    [ "$(count_of "busy|$w")" = 0 ] && continue
+    [ "$(awk -v m="$(median "busy|$w")" 'BEGIN { print (m > 10) }')" = 1 ] && return 0
+  done
+  return 1
+}
+
 report_targets() {
   local r1 r2 r3 r4 r5 big g16 g1 n1
   echo "## Targets"
   echo
+  if machine_was_busy; then
+    echo "**Warning: other processes took a large share of the CPU during this run (see the"
+    echo "header); the figures are noisy. Run again on a quiet machine before trusting a MISS.**"
+    echo
+  fi
   if ! wants bulk && ! wants contention && ! wants percall; then
     echo "No workload with a target was run."
     echo
