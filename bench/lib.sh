@@ -118,12 +118,19 @@ _ticks_ours() {
   } | awk '{ s += $1 } END { printf "%d\n", s }'
 }
 busy_begin() { _B_MACHINE=$(_ticks_machine); _B_OURS=$(_ticks_ours); _B_T0=$(date +%s.%N); }
-busy_end() {  # key: records the others' share of the machine in %, for runs of 1 s or more
+# Sets BUSY to the others' share of the machine in % (empty for runs under 1 s: clock
+# ticks are 10 ms, so shorter runs would measure mostly rounding), and records it under
+# the key when one is given.
+busy_end() {  # [key]
   local m o dt
   m=$(_ticks_machine); o=$(_ticks_ours)
   dt=$(awk -v a="$(date +%s.%N)" -v b="$_B_T0" 'BEGIN { print a - b }')
-  # Clock ticks are 10 ms: shorter runs would measure mostly rounding.
+  BUSY=
   [ "$(awk -v dt="$dt" 'BEGIN { print (dt >= 1) }')" = 1 ] || return 0
-  record "$1" "$(awk -v m=$((m - _B_MACHINE)) -v o=$((o - _B_OURS)) -v dt="$dt" -v hz="$(getconf CLK_TCK)" \
-    -v n="$(nproc)" 'BEGIN { x = 100 * (m - o) / (dt * hz * n); x = x < 0 ? 0 : x > 100 ? 100 : x; printf "%.0f", x }')"
+  BUSY=$(awk -v m=$((m - _B_MACHINE)) -v o=$((o - _B_OURS)) -v dt="$dt" -v hz="$(getconf CLK_TCK)" \
+    -v n="$(nproc)" 'BEGIN { x = 100 * (m - o) / (dt * hz * n); x = x < 0 ? 0 : x > 100 ? 100 : x; printf "%.0f", x }')
+  [ -z "${1:-}" ] || record "$1" "$BUSY"
 }
+# A pgbench run during which other processes took more than BENCH_BUSY_LIMIT % (default
+# 20) of the CPU is measured once more: neighbours come and go in bursts.
+too_busy() { [ -n "${BUSY:-}" ] && [ "$BUSY" -gt "${BENCH_BUSY_LIMIT:-20}" ]; }

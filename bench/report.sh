@@ -35,7 +35,8 @@ report_busy() {
     [ "$(count_of "busy|$w")" = 0 ] && continue
     parts="$parts${parts:+; }$w $(median "busy|$w")% ($(stats "busy|$w" | cut -d' ' -f3)%)"
   done
-  echo "CPU share other processes took during the measured runs of 1 s or more, median (max): ${parts:-not measured}; disk contention is not measured"
+  local retried=$(( $(count_of 'retried|contention') + $(count_of 'retried|idem') ))
+  echo "CPU share other processes took during the measured runs of 1 s or more, median (max): ${parts:-not measured}; pgbench runs measured again because others took more than ${BENCH_BUSY_LIMIT:-20}%: $retried; disk contention is not measured"
 }
 
 # True when other processes took more than 10% of the CPU in a typical measured run.
