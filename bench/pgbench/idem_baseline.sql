@@ -1,0 +1,5 @@
+-- One begin + complete pair on a fresh key, each its own transaction (as a worker
+-- would: take the key, do the work, record the result).
+\set r random(1, 9000000000000000000)
+SELECT job_id AS jid FROM bench_idem_begin('k-' || :client_id::text || '-' || :r::text) \gset
+SELECT bench_idem_complete('k-' || :client_id::text || '-' || :r::text, :jid, '{"ok": true}');

@@ -1,0 +1,247 @@
+# The report of bench/run: markdown tables from the measurements in $BENCH_DATA.
+# Sourced by bench/run after the workloads; the cluster is still running.
+
+write_report() {
+  local cpu mem
+  cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
+  mem=$(free -g 2>/dev/null | awk '/^Mem:/ { print $2 " GB" }')
+  echo "# seqguard benchmark results"
+  echo
+  echo "Written by \`bench/run$([ "$MODE" = quick ] && echo ' --quick')\`; see bench/README.md for what each workload does."
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
+  echo "| machine | $(nproc) cores (${cpu:-unknown CPU}), ${mem:-? GB} RAM, Linux $(uname -r) |"
+  echo "| PostgreSQL | $(q -c 'SHOW server_version') (pgbench $(pgbench --version | awk '{ print $3 }')) |"
+  echo "| settings | $(q -c "SELECT string_agg(name || ' = ' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'wal_level', 'synchronous_commit', 'full_page_writes')"); fsync on, except the contention rows marked off |"
+  echo "| seqguard | $(q -c "SELECT extversion FROM pg_extension WHERE extname = 'seqguard'"), seqguard.so $SO_ID, $INSTALLED_FROM; measured from $SNAPSHOT |"
+  echo "| other processes | $(report_busy) |"
+  echo "| method | $MODE run; each figure is the median (min..max) of $REPS runs ($((REPS + 2)) for per call); variants interleaved run by run; CHECKPOINT before each measured run; pgbench -M prepared, ${DURATION}s per run, -j up to $(nproc) |"
+  echo
+  report_targets
+  wants bulk && report_bulk
+  wants contention && report_contention
+  wants percall && report_percall
+  wants drift && report_drift
+  wants idem && report_idem
+  report_checks
+}
+
+# CPU taken by other processes during the measured runs, per workload.
+report_busy() {
+  local w parts=""
+  for w in bulk contention percall drift idem; do
+    [ "$(count_of "busy|$w")" = 0 ] && continue
+    parts="$parts${parts:+; }$w $(median "busy|$w")% ($(stats "busy|$w" | cut -d' ' -f3)%)"
+  done
+  local retried=$(( $(count_of 'retried|contention') + $(count_of 'retried|idem') ))
+  echo "CPU share other processes took during the measured runs of 1 s or more, median (max): ${parts:-not measured}; pgbench runs measured again because others took more than ${BENCH_BUSY_LIMIT:-20}%: $retried; disk contention is not measured"
+}
+
+# True when other processes took more than 10% of the CPU in a typical measured run.
+machine_was_busy() {
+  local w
+  for w in bulk contention percall drift idem; do
+    [ "$(count_of "busy|$w")" = 0 ] && continue
+    [ "$(awk -v m="$(median "busy|$w")" 'BEGIN { print (m > 10) }')" = 1 ] && return 0
+  done
+  return 1
+}
+
+report_targets() {
+  local r1 r2 r3 r4 r5 big g16 g1 n1
+  echo "## Targets"
+  echo
+  if machine_was_busy; then
+    echo "**Warning: other processes took a large share of the CPU during this run (see the"
+    echo "header); the figures are noisy. Run again on a quiet machine before trusting a MISS.**"
+    echo
+  fi
+  if ! wants bulk && ! wants contention && ! wants percall; then
+    echo "No workload with a target was run."
+    echo
+    return
+  fi
+  echo "| target | measured | verdict |"
+  echo "|---|---|---|"
+  if wants bulk; then
+    r1=$(ratio "$(median 'bulk|gapless|100000')" "$(median 'bulk|sequence|100000')")
+    echo "| bulk 100k rows: seqguard gapless <= 2x the sequence default | ${r1}x | $(verdict "$r1" '<=' 2) |"
+    big=${BULK_SIZES##* }
+    r2=$(ratio "$(calc 'a / b' "$(median "bulk|gapless|$big")" "$big" '%.9f')" \
+               "$(calc 'a / b' "$(median 'bulk|gapless|10000')" 10000 '%.9f')")
+    echo "| bulk: time per row flat, per row at $big <= 1.5x per row at 10k | ${r2}x | $(verdict "$r2" '<=' 1.5) |"
+  fi
+  if wants contention; then
+    r3=$(ratio "$(median 'cont|on|16|gapless')" "$(median 'cont|on|16|rowlock')")
+    echo "| contention 16 sessions, fsync on: gapless >= row-lock counter | ${r3}x | $(verdict "$r3" '>=' 1) |"
+    r4=$(ratio "$(median 'cont|on|16|fast')" "$(median 'cont|on|16|nextval')")
+    echo "| contention 16 sessions, fsync on: fast >= 0.8x raw nextval | ${r4}x | $(verdict "$r4" '>=' 0.8) |"
+  fi
+  if wants percall; then
+    r5=$(ratio "$(median 'percall|gapless')" "$(median 'percall|to_char')")
+    echo "| per call: gapless <= 2x nextval + SQL formatting | ${r5}x | $(verdict "$r5" '<=' 2) |"
+  fi
+  echo
+  if wants contention; then
+    g16=$(median 'cont|on|16|gapless'); g1=$(median 'cont|on|1|gapless'); n1=$(median 'cont|on|1|nextval')
+    echo "One gapless counter admits one committing transaction at a time (its lock is held"
+    echo "through the commit's WAL flush), so its ceiling is the commit rate of a single session."
+    echo "With 16 sessions, fsync on, gapless reached $(num "$g16") tps: $(calc '100 * a / b' "$g16" "$g1" '%.0f')% of"
+    echo "the single-session gapless rate ($(num "$g1") tps) and $(calc '100 * a / b' "$g16" "$n1" '%.0f')% of the"
+    echo "single-session commit rate of plain inserts with a nextval default ($(num "$n1") tps)."
+    echo
+  fi
+}
+
+report_bulk() {
+  local n v row
+  echo "## 1. Bulk: one \`INSERT ... SELECT\` of N rows, ID from the column DEFAULT"
+  echo
+  echo "Time of the statement with its commit in ms, and per row in µs. No index on the ID"
+  echo "column, so the ID generation is as large a share of the time as it can be."
+  echo "Sequence default: \`'BS-' \\|\\| to_char(nextval('s'), 'FM9999999999999000000')\`: pads to"
+  echo "6 digits and widens up to 19 without truncating (\`lpad(n::text, 6, '0')\` cuts 1234567"
+  echo "to 123456). Row-lock counter: a plpgsql function doing \`UPDATE counters SET v = v + 1"
+  echo "... RETURNING v\` per ID, only at 10k and 20k rows (it is O(N^2) in one transaction)."
+  echo
+  echo "| rows | seqguard gapless ms | µs/row | sequence default ms | µs/row | gapless / sequence | seqguard fast ms | µs/row | row-lock counter ms | µs/row |"
+  echo "|---:|---|---:|---|---:|---:|---|---:|---|---:|"
+  for n in $(printf '%s\n' $BULK_SIZES $ROWLOCK_SIZES | sort -nu); do
+    row="| $n"
+    for v in gapless sequence ratio fast rowlock; do
+      if [ "$v" = ratio ]; then
+        row="$row | $(ratio "$(median "bulk|gapless|$n")" "$(median "bulk|sequence|$n")")"
+        continue
+      fi
+      row="$row | $(mmm "bulk|$v|$n") | $(num "$(calc 'a * 1000 / b' "$(median "bulk|$v|$n")" "$n" '%.6g')")"
+    done
+    echo "$row |"
+  done
+  echo
+}
+
+report_contention() {
+  local f c row g r fa nv cti
+  echo "## 2. Contention: single-row inserts, one transaction each (tps)"
+  echo
+  echo "pgbench, ${DURATION}s per run. Every table has a (non-unique) index on the ID, so that a"
+  echo "duplicate would be counted rather than rejected; after each run the IDs are checked:"
+  echo "as many rows as pgbench counted transactions, no duplicate, and for gapless and the"
+  echo "row-lock counter exactly 1..N. Raw nextval: \`id bigserial\`. Count-then-insert: count"
+  echo "the year's rows + 1, insert, up to three tries on 23505 (primary key on the ID), in rows"
+  echo "inserted per second, with the share of calls that still failed after three tries."
+  echo "\"pgbench failed\" is"
+  echo "pgbench's count of failed transactions (serialization failures, deadlocks) over all"
+  echo "runs of the row: it is not an error for pgbench, so it is checked here."
+  echo
+  echo "| fsync | clients | seqguard gapless | row-lock counter | gapless / row-lock | seqguard fast | raw nextval | fast / nextval | count-then-insert (rows/s) | gave up after 3 tries | pgbench failed |"
+  echo "|---|---:|---|---|---:|---|---|---:|---|---|---:|"
+  for f in on off; do
+    for c in $CLIENTS; do
+      local k="cont|$f|$c"
+      row="| $f | $c | $(cell "$k|gapless") | $(cell "$k|rowlock") | $(ratio "$(median "$k|gapless")" "$(median "$k|rowlock")")"
+      row="$row | $(cell "$k|fast") | $(cell "$k|nextval") | $(ratio "$(median "$k|fast")" "$(median "$k|nextval")")"
+      row="$row | $(cell "$k|cti") | $(pct "$k|cti|gave_up_pct")"
+      local failed=0 s
+      for v in gapless rowlock fast nextval cti; do
+        s=$(sum_of "$k|$v|pgbench_failed"); [ "$s" = - ] || failed=$((failed + s))
+      done
+      echo "$row | $failed |"
+    done
+  done
+  echo
+}
+
+# A tps cell: "median (min..max)", or INVALID when a run's IDs failed the check.
+cell() {
+  if [ "$(count_of "$1|invalid")" != 0 ]; then echo "INVALID ($(count_of "$1|invalid") runs)"; else mmm "$1"; fi
+}
+pct() {
+  local m lo hi n
+  read -r m lo hi n < <(stats "$1")
+  [ "$n" = 0 ] && { echo -; return; }
+  printf '%s%% (%s..%s%%)' "$(num "$m")" "$(num "$lo")" "$(num "$hi")"
+}
+
+report_percall() {
+  local v base
+  base=$(median 'percall|to_char')
+  echo "## 3. Per call: \`SELECT count(f) FROM generate_series(1, $PERCALL_N)\`, one transaction"
+  echo
+  echo "| expression | ms | ns per call | vs nextval + to_char |"
+  echo "|---|---|---:|---:|"
+  for v in gapless fast to_char lpad nextval; do
+    local label
+    case $v in
+      gapless) label="\`next_formatted_id('PG')\` (gapless)" ;;
+      fast) label="\`next_formatted_id('PF')\` (fast, \`gapless => false\`)" ;;
+      to_char) label="\`'PS-' \\|\\| to_char(nextval('s'), 'FM9999999999999000000')\` (baseline)" ;;
+      lpad) label="\`'PS-' \\|\\| lpad(nextval('s')::text, 6, '0')\` (truncates past 6 digits)" ;;
+      nextval) label="\`nextval('s')\` (no formatting)" ;;
+    esac
+    echo "| $label | $(mmm "percall|$v") | $(num "$(calc 'a * 1000000 / b' "$(median "percall|$v")" "$PERCALL_N" '%.6g')") | $(ratio "$(median "percall|$v")" "$base")x |"
+  done
+  echo
+}
+
+report_drift() {
+  echo "## 4. Drift check over 300 tables"
+  echo
+  if [ "$(count_of 'skip|drift')" != 0 ]; then
+    echo "SKIP: function not installed: seqguard_check_drift"
+    echo
+    return
+  fi
+  echo "3 tables of $DRIFT_BIG_ROWS rows with a primary key, 297 of 100 rows (serial, identity,"
+  echo "bigserial); one big and every tenth small table has a row past its sequence. Baseline:"
+  echo "a plpgsql loop over information_schema.columns with pg_get_serial_sequence and"
+  echo "\`SELECT max(col)\` per column."
+  echo
+  echo "| | ms | rows returned | behind found |"
+  echo "|---|---|---:|---:|"
+  echo "| \`seqguard_check_drift()\` | $(mmm 'drift|seqguard') | $(median 'drift|seqguard|rows') | $(median 'drift|seqguard|behind') |"
+  echo "| plpgsql loop over information_schema | $(mmm 'drift|baseline') | $(median 'drift|baseline|rows') | $(median 'drift|baseline|behind') |"
+  echo "| seqguard / baseline | $(ratio "$(median 'drift|seqguard')" "$(median 'drift|baseline')")x | | |"
+  echo
+}
+
+report_idem() {
+  echo "## 5. Idempotency keys: begin + complete pairs per second, distinct keys, fsync on"
+  echo
+  if [ "$(count_of 'skip|idem')" != 0 ]; then
+    echo "SKIP: function not installed: seqguard_idem_begin"
+    echo
+    return
+  fi
+  echo "Each pair is two transactions (take the key; record the result). Baseline: a"
+  echo "hand-written plpgsql \`INSERT ... ON CONFLICT DO UPDATE ... WHERE\` function with the"
+  echo "same signature (bench/sql/setup.sql)."
+  echo
+  echo "| clients | seqguard | hand-written | seqguard / hand-written |"
+  echo "|---:|---|---|---:|"
+  local c
+  for c in 1 16; do
+    echo "| $c | $(mmm "idem|$c|seqguard") | $(mmm "idem|$c|baseline") | $(ratio "$(median "idem|$c|seqguard")" "$(median "idem|$c|baseline")") |"
+  done
+  echo
+}
+
+report_checks() {
+  echo "## Checks"
+  echo
+  if [ -s "$BENCH_ANOMALIES" ]; then
+    echo "Problems (each is a bug report, and the affected figures are left out):"
+    echo
+    sed 's/^/- /' "$BENCH_ANOMALIES"
+  else
+    local runs bulk
+    runs=$(awk -F'\t' '$1 ~ /^cont\|.*\|pgbench_failed$/' "$BENCH_DATA" | wc -l)
+    bulk=$(awk -F'\t' '$1 ~ /^bulk\|/' "$BENCH_DATA" | wc -l)
+    echo "Nothing went wrong: the IDs of all $runs contention runs and $bulk bulk inserts were checked"
+    echo "(as many rows as inserts, no duplicate, exactly 1..N where gapless), and pgbench"
+    echo "reported no error and no failed transaction."
+  fi
+  echo
+}
