@@ -132,9 +132,8 @@ report_contention() {
   echo "row-lock counter exactly 1..N. Raw nextval: \`id bigserial\`. Count-then-insert: count"
   echo "the year's rows + 1, insert, up to three tries on 23505 (primary key on the ID), in rows"
   echo "inserted per second, with the share of calls that still failed after three tries."
-  echo "\"pgbench failed\" is"
-  echo "pgbench's count of failed transactions (serialization failures, deadlocks) over all"
-  echo "runs of the row: it is not an error for pgbench, so it is checked here."
+  echo "\"pgbench failed\" is pgbench's count of failed transactions (serialization failures,"
+  echo "deadlocks) over all runs of the row: not an error for pgbench, so it is checked here."
   echo
   echo "| fsync | clients | seqguard gapless | row-lock counter | gapless / row-lock | seqguard fast | raw nextval | fast / nextval | count-then-insert (rows/s) | gave up after 3 tries | pgbench failed |"
   echo "|---|---:|---|---|---:|---|---|---:|---|---|---:|"
@@ -239,7 +238,7 @@ report_checks() {
     local runs bulk
     runs=$(awk -F'\t' '$1 ~ /^cont\|.*\|pgbench_failed$/' "$BENCH_DATA" | wc -l)
     bulk=$(awk -F'\t' '$1 ~ /^bulk\|/' "$BENCH_DATA" | wc -l)
-    echo "Nothing went wrong: the IDs of all $runs contention runs and $bulk bulk inserts were checked"
+    echo "Nothing went wrong: the IDs of all $runs contention pgbench runs (repeats included) and $bulk bulk inserts were checked"
     echo "(as many rows as inserts, no duplicate, exactly 1..N where gapless), and pgbench"
     echo "reported no error and no failed transaction."
   fi
