@@ -11,6 +11,7 @@
 #include <iostream>
 #include <regex>
 #include <sstream>
+#include <set>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -278,6 +279,23 @@ int Cluster::run_tool(const std::string& tool, const std::string& args, std::str
     *output = ss.str();
   }
   return rc;
+}
+
+int64_t expect_gapless_ids(Conn& c, const std::string& tbl) {
+  EXPECT_EQ(c.must("SELECT count(*) FROM " + tbl + " WHERE id IS NULL").int8(), 0) << "committed rows without an ID";
+  Result r = c.must("SELECT id FROM " + tbl + " WHERE id IS NOT NULL");
+  std::set<int64_t> seen;
+  for (int i = 0; i < r.rows(); i++) {
+    const std::string id = r.text(i);
+    bool fresh = seen.insert(std::stoll(id.substr(id.find('-') + 1))).second;
+    EXPECT_TRUE(fresh) << "duplicate ID " << id;
+  }
+  int64_t n = (int64_t)seen.size();
+  if (n > 0) {
+    EXPECT_EQ(*seen.begin(), 1) << "numbering must start at 1";
+    EXPECT_EQ(*seen.rbegin(), n) << "committed IDs have a hole: " << n << " IDs, largest " << *seen.rbegin();
+  }
+  return n;
 }
 
 void insert_until_crash(const std::string& conninfo, const std::string& table, const std::string& worker_column,

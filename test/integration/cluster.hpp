@@ -116,6 +116,10 @@ class Cluster {
   int expected_kills_ = 0;
 };
 
+// Asserts that every row of `tbl` has an ID in its column `id` ("X-000123") and that
+// the numbers are exactly 1..n, no hole and no duplicate; returns n.
+int64_t expect_gapless_ids(Conn& c, const std::string& tbl);
+
 // Runs 8 sessions that insert 1 to 4 rows per transaction into `table` (setting
 // `worker_column`), rolling back a fifth of them, until `min_commits` transactions have
 // committed; then stops the server with -m immediate (a crash) and starts it again.

@@ -17,26 +17,6 @@
 namespace seqguard::test {
 namespace {
 
-// "LB-000123" -> 123.
-int64_t late_number(const std::string& id) { return std::stoll(id.substr(id.find('-') + 1)); }
-
-// Asserts that every row of `tbl` has its ID and that the IDs are exactly 1..n; returns n.
-int64_t expect_numbered_gapless(Conn& c, const std::string& tbl) {
-  EXPECT_EQ(c.must("SELECT count(*) FROM " + tbl + " WHERE id IS NULL").int8(), 0)
-      << "committed rows without their late-bound ID";
-  Result r = c.must("SELECT id FROM " + tbl + " WHERE id IS NOT NULL");
-  std::set<int64_t> seen;
-  for (int i = 0; i < r.rows(); i++) {
-    bool fresh = seen.insert(late_number(r.text(i))).second;
-    EXPECT_TRUE(fresh) << "duplicate ID " << r.text(i);
-  }
-  int64_t n = (int64_t)seen.size();
-  if (n > 0) {
-    EXPECT_EQ(*seen.begin(), 1) << "numbering must start at 1";
-    EXPECT_EQ(*seen.rbegin(), n) << "committed IDs have a hole: " << n << " IDs, largest " << *seen.rbegin();
-  }
-  return n;
-}
 
 std::string padded(const char* prefix, int64_t n) {
   char buf[32];
@@ -121,7 +101,7 @@ TEST(LateBound, SixteenSessionsWithRollbacksSavepointsUpdatesAndDeletesStayGaple
   EXPECT_GT(immediates.load(), 0);
   Conn c(db);
   EXPECT_EQ(c.must("SELECT count(*) FROM docs").int8(), committed_rows.load());
-  EXPECT_EQ(expect_numbered_gapless(c, "docs"), committed_rows.load());
+  EXPECT_EQ(expect_gapless_ids(c, "docs"), committed_rows.load());
   EXPECT_EQ(c.must("SELECT last_value FROM seqguard_counters WHERE series = 'LB'").int8(), committed_rows.load());
   // Rows are numbered in insertion order within a transaction: pk and ID rise together.
   EXPECT_EQ(c.must("SELECT count(*) FROM docs a JOIN docs b ON a.xmin = b.xmin AND a.pk < b.pk AND a.id > b.id")
@@ -156,7 +136,7 @@ TEST(LateBound, AnInserterThatKeepsWorkingBlocksNobody) {
   EXPECT_EQ(r.sqlstate(), "55P03") << r.error();
   slow.must("COMMIT");
   Conn c(db);
-  EXPECT_EQ(expect_numbered_gapless(c, "docs"), 22);
+  EXPECT_EQ(expect_gapless_ids(c, "docs"), 22);
 }
 
 // Explicit values written far ahead of a sequence while 15 sessions insert with the
@@ -235,7 +215,7 @@ TEST(LateBoundCrash, ImmediateStopMidLoadKeepsCommittedIdsGaplessAndNumberingCon
   insert_until_crash(db, "crashy", "worker", 300);
 
   Conn c(db);
-  int64_t n = expect_numbered_gapless(c, "crashy");
+  int64_t n = expect_gapless_ids(c, "crashy");
   EXPECT_GE(n, 300);
   EXPECT_EQ(c.must("SELECT last_value FROM seqguard_counters WHERE series = 'LB'").int8(), n);
   c.must("INSERT INTO crashy (worker) VALUES (0)");

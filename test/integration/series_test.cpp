@@ -15,24 +15,6 @@
 namespace seqguard::test {
 namespace {
 
-// Parses "L-000123" into 123.
-int64_t number_of(const std::string& id) { return std::stoll(id.substr(id.find('-') + 1)); }
-
-// Asserts that the committed IDs of table `tbl` are exactly 1..n, and returns n.
-int64_t expect_gapless(Conn& c, const std::string& tbl) {
-  Result r = c.must("SELECT id FROM " + tbl);
-  std::set<int64_t> seen;
-  for (int i = 0; i < r.rows(); i++) {
-    bool fresh = seen.insert(number_of(r.text(i))).second;
-    EXPECT_TRUE(fresh) << "duplicate ID " << r.text(i);
-  }
-  int64_t n = (int64_t)seen.size();
-  if (n > 0) {
-    EXPECT_EQ(*seen.begin(), 1) << "numbering must start at 1";
-    EXPECT_EQ(*seen.rbegin(), n) << "committed IDs have a hole: " << n << " IDs, largest " << *seen.rbegin();
-  }
-  return n;
-}
 
 TEST(Series, SixteenSessionsWithRollbacksAndSavepointsStayGapless) {
   std::string db = Cluster::shared().fresh_database("series_load");
@@ -80,7 +62,7 @@ TEST(Series, SixteenSessionsWithRollbacksAndSavepointsStayGapless) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(rolled_back.load(), 0);
   Conn c(db);
-  EXPECT_EQ(expect_gapless(c, "docs"), committed_rows.load());
+  EXPECT_EQ(expect_gapless_ids(c, "docs"), committed_rows.load());
   EXPECT_EQ(c.must("SELECT last_value FROM seqguard_counters WHERE series = 'L'").int8(), committed_rows.load());
   EXPECT_EQ(c.must("SELECT next_formatted_id('L')").text(), "L-" + [&] {
     char buf[16];
@@ -165,7 +147,7 @@ TEST(Series, ImmediateStopMidLoadKeepsCommittedIdsGaplessAndNumberingContinues) 
   insert_until_crash(db, "crashy", "w", 300);
 
   Conn c(db);
-  int64_t n = expect_gapless(c, "crashy");
+  int64_t n = expect_gapless_ids(c, "crashy");
   EXPECT_GE(n, 300);
   EXPECT_EQ(c.must("SELECT last_value FROM seqguard_counters WHERE series = 'C'").int8(), n);
   char expected[32];
