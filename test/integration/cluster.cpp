@@ -95,6 +95,32 @@ const auto* env = ::testing::AddGlobalTestEnvironment(new ClusterEnvironment);
 
 }  // namespace
 
+void Cluster::make_dir() {
+  char tmpl[] = "/tmp/seqguard-it-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  chmod(dir_.c_str(), 0755);
+  if (geteuid() == 0) run("chown postgres:postgres " + dir_, false);
+}
+
+void Cluster::init_data_dir() {
+  std::string initdb = bindir_ + "/initdb -D " + dir_ + "/data -A trust -U postgres --no-sync -E UTF8 >" + dir_ +
+                       "/initdb.log 2>&1";
+  if (run(initdb) != 0) throw std::runtime_error("initdb failed, see " + dir_ + "/initdb.log");
+}
+
+void Cluster::append_conf(const std::string& extra) {
+  std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
+  conf << "listen_addresses = ''\n"
+       << "unix_socket_directories = '" << dir_ << "'\n"
+       << "port = " << port_ << "\n"
+       << "max_connections = 120\n"
+       << "fsync = off\n"
+       << "max_prepared_transactions = 4\n"
+       << "log_line_prefix = '%m [%p] '\n"
+       << extra;
+}
+
 Cluster& Cluster::shared() {
   static Cluster cluster;
   return cluster;
@@ -109,25 +135,11 @@ int Cluster::run(const std::string& cmd, bool as_pg_user) const {
 Cluster::Cluster() {
   const char* pgc = std::getenv("PG_CONFIG");
   bindir_ = capture(std::string(pgc ? pgc : "pg_config") + " --bindir");
-  char tmpl[] = "/tmp/seqguard-it-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
-  chmod(dir_.c_str(), 0755);
-  if (geteuid() == 0) run("chown postgres:postgres " + dir_, false);
+  make_dir();
   const char* port = std::getenv("SEQGUARD_IT_PORT");
   port_ = port ? std::atoi(port) : 20000 + (int)(getpid() % 20000);
-  std::string initdb = bindir_ + "/initdb -D " + dir_ + "/data -A trust -U postgres --no-sync -E UTF8 >" + dir_ +
-                       "/initdb.log 2>&1";
-  if (run(initdb) != 0) throw std::runtime_error("initdb failed, see " + dir_ + "/initdb.log");
-  std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
-  conf << "listen_addresses = ''\n"
-       << "unix_socket_directories = '" << dir_ << "'\n"
-       << "port = " << port_ << "\n"
-       << "max_connections = 120\n"
-       << "fsync = off\n"
-       << "max_prepared_transactions = 4\n"
-       << "log_line_prefix = '%m [%p] '\n";
-  conf.close();
+  init_data_dir();
+  append_conf("");
   start();
   Conn c(conninfo("postgres"));
   c.must("DROP DATABASE IF EXISTS seqguard_it");
@@ -203,11 +215,7 @@ std::string Cluster::log_tail(int lines) const {
 Cluster::Cluster(Extra, int port, const Cluster* primary) : port_(port), shared_(false) {
   const char* pgc = std::getenv("PG_CONFIG");
   bindir_ = capture(std::string(pgc ? pgc : "pg_config") + " --bindir");
-  char tmpl[] = "/tmp/seqguard-it-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
-  chmod(dir_.c_str(), 0755);
-  if (geteuid() == 0) run("chown postgres:postgres " + dir_, false);
+  make_dir();
   if (primary) {
     // -R writes primary_conninfo (the primary's socket directory and port) and
     // standby.signal; -X stream copies the WAL written during the backup too.
@@ -215,24 +223,11 @@ Cluster::Cluster(Extra, int port, const Cluster* primary) : port_(port), shared_
                       " -p " + std::to_string(primary->port_) + " -U postgres >" + dir_ + "/basebackup.log 2>&1";
     if (run(cmd) != 0) throw std::runtime_error("pg_basebackup failed, see " + dir_ + "/basebackup.log");
   } else {
-    std::string initdb = bindir_ + "/initdb -D " + dir_ + "/data -A trust -U postgres --no-sync -E UTF8 >" + dir_ +
-                         "/initdb.log 2>&1";
-    if (run(initdb) != 0) throw std::runtime_error("initdb failed, see " + dir_ + "/initdb.log");
+    init_data_dir();
   }
   // Appended lines win over the primary's copied ones: own socket directory and port.
   // Unix sockets only: nothing listens on the network.
-  std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
-  conf << "listen_addresses = ''\n"
-       << "unix_socket_directories = '" << dir_ << "'\n"
-       << "port = " << port_ << "\n"
-       << "max_connections = 120\n"
-       << "fsync = off\n"
-       << "max_prepared_transactions = 4\n"
-       << "log_line_prefix = '%m [%p] '\n"
-       << "wal_level = replica\n"
-       << "max_wal_senders = 4\n"
-       << "hot_standby = on\n";
-  conf.close();
+  append_conf("wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n");
   start();
   if (primary) return;
   Conn c(conninfo("postgres"));

@@ -107,6 +107,11 @@ class Cluster {
   struct Extra {};
   Cluster(Extra, int port, const Cluster* primary);
   int run(const std::string& cmd, bool as_pg_user = true) const;
+  // Steps every cluster shares: a private directory the server user owns, an initdb,
+  // and the lines that keep it on its own Unix socket and port (plus `extra`).
+  void make_dir();
+  void init_data_dir();
+  void append_conf(const std::string& extra);
 
   std::string dir_;
   std::string bindir_;
