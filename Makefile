@@ -4,7 +4,7 @@
 # Unit and libpq integration tests are built by CMakeLists.txt; scripts/test runs all.
 
 EXTENSION  = seqguard
-EXTVERSION = 1.0
+EXTVERSION = 1.1
 
 MODULE_big = seqguard
 # Every source under src/ belongs to the module: one list, not a second one to keep in step.
@@ -15,6 +15,9 @@ OBJS = $(SRCS:.cpp=.o)
 # so that each feature's SQL sits beside nothing else and the order is explicit.
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql
+# Install scripts of earlier releases and the update scripts between releases are frozen
+# files: a database made by an older release is updated by exactly these.
+DATA = $(filter-out sql/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard sql/$(EXTENSION)--*.sql))
 
 # Every sql/*.sql except install scripts is a regression test; every specs/*.spec an
 # isolation test. Globbing means a test file cannot be forgotten in a schedule.

@@ -1,4 +1,4 @@
--- seqguard 1.0: gapless formatted IDs, sequence drift repair, idempotency keys.
+-- seqguard 1.1: gapless formatted IDs, sequence drift repair, idempotency keys.
 -- The SQL contract is documented in README.md.
 \echo Use "CREATE EXTENSION seqguard" to load this file. \quit
 
