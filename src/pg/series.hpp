@@ -24,6 +24,9 @@ struct SeriesOptions {
   std::string on_overflow;
   Oid target_table;           // InvalidOid when none
   std::optional<std::string> target_column;
+  std::optional<std::string> reset;      // NULL: the period the template's tokens give
+  std::optional<std::string> time_zone;  // NULL: the session's TimeZone at each call
+  bool if_not_exists = false;
 };
 
 void create_series(const SeriesOptions& opts);
