@@ -141,6 +141,19 @@ SET TimeZone = 'Pacific/Kiritimati';
 SELECT next_formatted_id('GMT12') = 'G' || to_char(now() AT TIME ZONE 'Etc/GMT+12', 'YYYYMMDD') || '-2' AS zone_not_session,
        next_formatted_id('NOZONE') = 'N' || to_char(current_date, 'YYYYMMDD') || '-1' AS session_zone_when_none,
        next_formatted_id('KIR', '', 'infinity') = 'K' || to_char(now() AT TIME ZONE 'Pacific/Kiritimati', 'YYYYMMDD') || '-2' AS infinity_is_today;
+-- Late-bound numbers, given at commit, take the series' zone too.
+CREATE TABLE kir_docs (pk serial PRIMARY KEY, id text);
+SELECT seqguard_create_series('KIRL', 'KL{YYYY}{MM}{DD}-{seq}', time_zone => 'Pacific/Kiritimati');
+SELECT seqguard_attach('kir_docs', 'id', 'KIRL');
+SET TimeZone = 'Etc/GMT+12';
+BEGIN;
+INSERT INTO kir_docs DEFAULT VALUES;
+SET CONSTRAINTS ALL IMMEDIATE;  -- numbers now, in this transaction: the same now()
+SELECT id = 'KL' || to_char(now() AT TIME ZONE 'Pacific/Kiritimati', 'YYYYMMDD') || '-1' AS late_bound_by_zone
+  FROM kir_docs;
+COMMIT;
+SELECT seqguard_detach('kir_docs', 'id');
+DROP TABLE kir_docs;
 RESET TimeZone;
 -- A date passed explicitly is taken as given; NULL stays an error.
 SELECT next_formatted_id('KIR', '', '2026-12-31') AS explicit_date;
@@ -166,5 +179,5 @@ SELECT next_formatted_id('INVY', '', '2027-05-05') AS counters_kept;
 
 SELECT count(seqguard_drop_series(series)) AS dropped FROM seqguard_series
  WHERE series IN ('SINV', 'R', 'D', 'Y', 'YD', 'FY', 'FYM', 'LOT', 'IY', 'LEAP', 'LOTS', 'FYS', 'RS', 'INVY', 'LOTN', 'DW',
-                  'FYF', 'KIR', 'GMT12', 'NOZONE');
+                  'FYF', 'KIR', 'GMT12', 'NOZONE', 'KIRL');
 DROP TABLE lots, fy_docs;
