@@ -37,8 +37,12 @@
 extern "C" {
 #include "access/stratnum.h"
 #include "postmaster/bgworker.h"
+#include "pgstat.h"
+#include "port/atomics.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "commands/sequence.h"
 #include "utils/fmgroids.h"
@@ -420,37 +424,65 @@ std::string create_fast_sequence(const SeriesDef& s, const std::string& scope, c
 }
 
 // A new fast counter is created by a background worker in a transaction of its own that
-// commits at once, so that the counter's lock is held for milliseconds, not until the
-// end of the caller's transaction: a fast series never makes a second session wait for
-// the first one's transaction. The request and the answer travel in a DSM segment.
-enum WorkerStatus : uint32 { worker_pending = 0, worker_created, worker_no_series, worker_failed };
-struct WorkerRequest {
+// commits at once, so that the counter's lock is held for a moment, not until the end
+// of the caller's transaction: a fast series never makes a second session wait for the
+// first one's transaction. Each backend that needs one starts its own worker and keeps
+// it while it keeps asking (an import that starts thousands of counters pays one
+// worker start, not thousands); the worker leaves after kWorkerIdleMs without work.
+// They talk through a DSM segment and each other's latches.
+constexpr int kWorkerIdleMs = 1000;
+enum ChannelState : uint32 { ch_idle = 0, ch_filling, ch_request, ch_done, ch_exiting };
+enum WorkerStatus : uint32 { worker_created = 1, worker_no_series, worker_failed };
+struct Channel {
+  pg_atomic_uint32 state;
   Oid database;
+  PGPROC* caller;
+  int caller_pid;
+  PGPROC* worker;  // set by the worker once it runs
   uint32 status;
   int sqlerrcode;
   char message[512];
   uint32 series_len, scope_len, period_len;
-  char data[FLEXIBLE_ARRAY_MEMBER];  // series, scope, period, back to back
+  char data[4096];  // series (<= 200 bytes), scope (<= 1024), period, back to back
 };
 
-// Returns whether the worker created the counter or found it created. False when no
-// worker could run (no free slot, a standalone backend) or it could not see the series
-// (created by the caller's own transaction): the caller then creates the counter itself.
-bool create_counter_in_worker(const Counter& c) {
-  if (!IsUnderPostmaster || created_here.count(c.series->name) > 0) return false;
-  const std::string& series = c.series->name;
-  size_t size = offsetof(WorkerRequest, data) + series.size() + c.scope.size() + c.period.size();
-  dsm_segment* seg = pg_call([&] { return dsm_create(size, 0); });
-  auto* req = (WorkerRequest*)dsm_segment_address(seg);
-  memset(req, 0, offsetof(WorkerRequest, data));
-  req->database = MyDatabaseId;
-  req->series_len = (uint32)series.size();
-  req->scope_len = (uint32)c.scope.size();
-  req->period_len = (uint32)c.period.size();
-  memcpy(req->data, series.data(), series.size());
-  memcpy(req->data + series.size(), c.scope.data(), c.scope.size());
-  memcpy(req->data + series.size() + c.scope.size(), c.period.data(), c.period.size());
+dsm_segment* channel_seg = nullptr;
+Channel* channel = nullptr;
+BackgroundWorkerHandle* channel_worker = nullptr;
 
+bool worker_running() {
+  if (channel_worker == nullptr) return false;
+  pid_t pid;
+  BgwHandleStatus st = pg_call([&] { return GetBackgroundWorkerPid(channel_worker, &pid); });
+  return st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED;
+}
+
+// The worker is gone (idle, or it failed): forget it, so the next request starts another.
+void forget_worker() {
+  if (channel_worker != nullptr) {
+    BackgroundWorkerHandle* h = channel_worker;
+    channel_worker = nullptr;
+    pg_try([&] { pfree(h); });
+  }
+  channel->worker = nullptr;
+  pg_atomic_write_u32(&channel->state, ch_idle);
+}
+
+bool start_worker() {
+  if (channel_seg == nullptr) {
+    dsm_segment* seg = pg_call([] {
+      dsm_segment* s = dsm_create(sizeof(Channel), 0);
+      dsm_pin_mapping(s);  // kept for the session, not the transaction
+      return s;
+    });
+    channel_seg = seg;
+    channel = (Channel*)dsm_segment_address(seg);
+    memset(channel, 0, sizeof(Channel));
+    pg_atomic_init_u32(&channel->state, ch_idle);
+    channel->database = MyDatabaseId;
+    channel->caller = MyProc;
+    channel->caller_pid = MyProcPid;
+  }
   BackgroundWorker worker;
   memset(&worker, 0, sizeof worker);
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -458,25 +490,93 @@ bool create_counter_in_worker(const Counter& c) {
   worker.bgw_restart_time = BGW_NEVER_RESTART;
   snprintf(worker.bgw_library_name, BGW_MAXLEN, "seqguard");
   snprintf(worker.bgw_function_name, BGW_MAXLEN, "seqguard_counter_worker");
-  snprintf(worker.bgw_name, BGW_MAXLEN, "seqguard counter creation for PID %d", MyProcPid);
-  snprintf(worker.bgw_type, BGW_MAXLEN, "seqguard counter creation");
-  worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+  snprintf(worker.bgw_name, BGW_MAXLEN, "seqguard counter worker for PID %d", MyProcPid);
+  snprintf(worker.bgw_type, BGW_MAXLEN, "seqguard counter worker");
+  worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(channel_seg));
   worker.bgw_notify_pid = MyProcPid;
   BackgroundWorkerHandle* handle = nullptr;
-  bool started = pg_call([&] { return RegisterDynamicBackgroundWorker(&worker, &handle); });
-  if (started) pg_call([&] { return WaitForBackgroundWorkerShutdown(handle); });
-  uint32 status = req->status;
-  int code = req->sqlerrcode;
-  std::string message(req->message);
-  pg_try([&] { dsm_detach(seg); });
-  // A lock wait the worker gave up on (a transaction that holds the counter, or a
-  // seqguard table, for long) is left to the caller, whose own lock_timeout applies.
-  if (status == worker_failed && code != ERRCODE_LOCK_NOT_AVAILABLE) {
-    char state[6];
-    memcpy(state, unpack_sql_state(code), 6);
-    fail(state, "could not create the counter of series \"" + series + "\": " + message);
+  bool started = pg_call([&] {
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    bool ok = RegisterDynamicBackgroundWorker(&worker, &handle);
+    MemoryContextSwitchTo(old);
+    return ok;
+  });
+  channel_worker = started ? handle : nullptr;
+  return started;
+}
+
+// Waits (interruptibly) until the worker has moved the channel out of `busy`; false if
+// the worker stopped first.
+bool wait_for_worker(uint32 busy) {
+  for (;;) {
+    if (pg_atomic_read_u32(&channel->state) != busy) return true;
+    int rc = pg_call([] {
+      return WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);
+    });
+    pg_try([] {
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+    });
+    if ((rc & WL_TIMEOUT) && !worker_running()) return pg_atomic_read_u32(&channel->state) != busy;
   }
-  return status == worker_created;
+}
+
+// Returns whether the worker created the counter or found it created. False when no
+// worker could run (no free slot, a standalone backend) or it could not see the series:
+// the caller then creates the counter itself.
+bool create_counter_in_worker(const Counter& c) {
+  if (!IsUnderPostmaster || created_here.count(c.series->name) > 0) return false;
+  const std::string& series = c.series->name;
+  if (series.size() + c.scope.size() + c.period.size() > sizeof(Channel::data)) return false;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (channel != nullptr) {
+      // A request that an interrupted call left behind: let it finish, drop its answer.
+      uint32 st = pg_atomic_read_u32(&channel->state);
+      if (st == ch_request && !wait_for_worker(ch_request)) forget_worker();
+      if (pg_atomic_read_u32(&channel->state) == ch_done) pg_atomic_write_u32(&channel->state, ch_idle);
+    }
+    if (!worker_running()) {
+      if (channel != nullptr) forget_worker();
+      if (!start_worker()) return false;
+    }
+    uint32 expected = ch_idle;
+    if (!pg_atomic_compare_exchange_u32(&channel->state, &expected, ch_filling)) {
+      // The worker is leaving after its idle time: start another once it is gone.
+      BackgroundWorkerHandle* h = channel_worker;
+      if (h != nullptr) pg_call([&] { return WaitForBackgroundWorkerShutdown(h); });
+      forget_worker();
+      continue;
+    }
+    channel->series_len = (uint32)series.size();
+    channel->scope_len = (uint32)c.scope.size();
+    channel->period_len = (uint32)c.period.size();
+    memcpy(channel->data, series.data(), series.size());
+    memcpy(channel->data + series.size(), c.scope.data(), c.scope.size());
+    memcpy(channel->data + series.size() + c.scope.size(), c.period.data(), c.period.size());
+    channel->status = 0;
+    pg_write_barrier();
+    pg_atomic_write_u32(&channel->state, ch_request);
+    PGPROC* w = channel->worker;
+    if (w != nullptr) SetLatch(&w->procLatch);
+    if (!wait_for_worker(ch_request)) {
+      forget_worker();
+      return false;
+    }
+    pg_read_barrier();
+    uint32 status = channel->status;
+    int code = channel->sqlerrcode;
+    std::string message(channel->message);
+    pg_atomic_write_u32(&channel->state, ch_idle);
+    // A lock wait the worker gave up on (a transaction that holds the counter, or a
+    // seqguard table, for long) is left to the caller, whose own lock_timeout applies.
+    if (status == worker_failed && code != ERRCODE_LOCK_NOT_AVAILABLE) {
+      char state[6];
+      memcpy(state, unpack_sql_state(code), 6);
+      fail(state, "could not create the counter of series \"" + series + "\": " + message);
+    }
+    return status == worker_created;
+  }
+  return false;
 }
 
 // Finds or creates the sequence of a fast counter.
@@ -510,7 +610,7 @@ Oid fast_sequence(Counter& c, const std::string& key) {
 
 // The worker's side: runs in the worker's transaction, as the bootstrap superuser; its
 // queries switch to the extension's owner like every backend's (Spi).
-uint32 worker_create(WorkerRequest* req) {
+uint32 worker_create(const Channel* req) {
   std::string series(req->data, req->series_len);
   std::string scope(req->data + req->series_len, req->scope_len);
   std::string period(req->data + req->series_len + req->scope_len, req->period_len);
@@ -813,37 +913,59 @@ void counter_worker_main(Datum arg) {
   // No resource owner yet: the mapping lasts until the worker exits.
   dsm_segment* seg = dsm_attach(DatumGetUInt32(arg));
   if (seg == nullptr) proc_exit(0);  // the requesting backend is gone
-  auto* req = (WorkerRequest*)dsm_segment_address(seg);
-  BackgroundWorkerInitializeConnectionByOid(req->database, InvalidOid, 0);
+  auto* ch = (Channel*)dsm_segment_address(seg);
+  BackgroundWorkerInitializeConnectionByOid(ch->database, InvalidOid, 0);
   // What this worker commits is used only by transactions that commit (and flush WAL)
   // after it; waiting long for a lock is the caller's business, not the worker's.
   SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
   SetConfigOption("lock_timeout", "1000", PGC_USERSET, PGC_S_SESSION);
   SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION);
-  uint32 status = worker_failed;
-  MemoryContext ctx = CurrentMemoryContext;
-  PG_TRY();
-  {
-    StartTransactionCommand();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    status = (uint32)DatumGetUInt32(entry_guard([req]() -> Datum { return UInt32GetDatum(worker_create(req)); }));
-    PopActiveSnapshot();
-    CommitTransactionCommand();
+  ch->worker = MyProc;
+  pg_memory_barrier();
+  for (;;) {
+    if (pg_atomic_read_u32(&ch->state) == ch_request) {
+      pg_read_barrier();
+      uint32 status = worker_failed;
+      MemoryContext ctx = CurrentMemoryContext;
+      PG_TRY();
+      {
+        StartTransactionCommand();
+        PushActiveSnapshot(GetTransactionSnapshot());
+        status = DatumGetUInt32(entry_guard([ch]() -> Datum { return UInt32GetDatum(worker_create(ch)); }));
+        PopActiveSnapshot();
+        CommitTransactionCommand();
+      }
+      PG_CATCH();
+      {
+        // Answer, then leave: the error is logged, and the caller starts a new worker.
+        MemoryContextSwitchTo(ctx);
+        ErrorData* edata = CopyErrorData();
+        ch->sqlerrcode = edata->sqlerrcode;
+        strlcpy(ch->message, edata->message ? edata->message : "unknown error", sizeof ch->message);
+        ch->status = worker_failed;
+        pg_write_barrier();
+        pg_atomic_write_u32(&ch->state, ch_done);
+        if (ch->caller->pid == ch->caller_pid) SetLatch(&ch->caller->procLatch);
+        PG_RE_THROW();
+      }
+      PG_END_TRY();
+      ch->status = status;
+      pg_write_barrier();
+      pg_atomic_write_u32(&ch->state, ch_done);
+      if (ch->caller->pid == ch->caller_pid) SetLatch(&ch->caller->procLatch);
+      continue;
+    }
+    int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWorkerIdleMs, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+    // Idle for a while, or the backend it serves is gone: leave, unless a request
+    // arrived just now (the caller then sees "exiting" and starts a new worker).
+    if ((rc & WL_TIMEOUT) || ch->caller->pid != ch->caller_pid) {
+      uint32 expected = ch_idle;
+      if (pg_atomic_compare_exchange_u32(&ch->state, &expected, ch_exiting)) proc_exit(0);
+      if (ch->caller->pid != ch->caller_pid) proc_exit(0);
+    }
   }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(ctx);
-    ErrorData* edata = CopyErrorData();
-    req->sqlerrcode = edata->sqlerrcode;
-    strlcpy(req->message, edata->message ? edata->message : "unknown error", sizeof req->message);
-    pg_write_barrier();
-    req->status = worker_failed;
-    PG_RE_THROW();
-  }
-  PG_END_TRY();
-  pg_write_barrier();
-  req->status = status;
-  proc_exit(0);
 }
 
 core::Date to_core_date(int32_t pg_date) {
