@@ -3,13 +3,46 @@
 -- keeps its position.
 \echo Use "ALTER EXTENSION seqguard UPDATE TO '1.1'" to load this file. \quit
 
--- Periods, reset, time zones and if_not_exists for series.
---
 -- Taken first: allocators hold a share lock on seqguard.series for their whole
 -- transaction, so none is in flight while counters change period below, and the next
 -- ones see this script's counters and the definitions of 1.1.
 LOCK TABLE seqguard.series, seqguard.counters IN ACCESS EXCLUSIVE MODE;
 
+-- Allocation privilege: every existing series stays allocatable by PUBLIC.
+ALTER TABLE seqguard.series ADD COLUMN allocators regrole[] NOT NULL DEFAULT '{-}';
+
+CREATE FUNCTION seqguard_grant_allocate(series text, role name)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_grant_allocate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_revoke_allocate(series text, role name)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_revoke_allocate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION seqguard_grant_allocate(text, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_revoke_allocate(text, name) FROM PUBLIC;
+
+CREATE OR REPLACE VIEW seqguard_series AS
+SELECT s.name AS series, s.format, s.gapless, s.start_value, s.increment, s.on_overflow,
+       s.target_table, s.target_column, s.created_at, s.allocators
+  FROM seqguard.series s;
+
+CREATE OR REPLACE VIEW seqguard_counters AS
+SELECT c.series, c.scope, c.period,
+       CASE WHEN c.sequence_name IS NULL THEN c.last_value ELSE q.last_value END AS last_value
+  FROM seqguard.counters c
+  JOIN seqguard.series s ON s.name OPERATOR(pg_catalog.=) c.series
+  LEFT JOIN pg_catalog.pg_sequences q
+         ON q.schemaname OPERATOR(pg_catalog.=) 'seqguard'
+        AND q.sequencename OPERATOR(pg_catalog.=) c.sequence_name
+ WHERE EXISTS (SELECT FROM pg_catalog.unnest(s.allocators::pg_catalog.oid[]) a(r)
+                WHERE a.r OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+                   OR pg_catalog.pg_has_role(a.r, 'USAGE'))
+    OR pg_catalog.pg_has_role((SELECT n.nspowner FROM pg_catalog.pg_namespace n
+                                WHERE n.nspname OPERATOR(pg_catalog.=) 'seqguard'), 'USAGE');
+
+-- Periods, reset, time zones and if_not_exists for series.
+--
 ALTER TABLE seqguard.series
     ADD COLUMN reset text CHECK (reset IN ('never', 'yearly', 'fiscal', 'monthly', 'weekly', 'daily')),
     ADD COLUMN time_zone text;
@@ -116,5 +149,5 @@ REVOKE ALL ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integ
 
 CREATE OR REPLACE VIEW seqguard_series AS
 SELECT s.name AS series, s.format, s.gapless, s.start_value, s.increment, s.on_overflow,
-       s.target_table, s.target_column, s.created_at, s.reset, s.time_zone
+       s.target_table, s.target_column, s.created_at, s.allocators, s.reset, s.time_zone
   FROM seqguard.series s;
