@@ -360,32 +360,36 @@ struct Matcher {
 
   // A date that prints the bound tokens, if there is one. Candidate years come from the
   // most telling year token; with none bound, 2000..2027 hold every kind of year (each
-  // weekday for 1 January, leap or not).
+  // weekday for 1 January, leap or not). Two-digit years read as 20YY, or, when no date
+  // of that century prints the other tokens (a week 53 or a day 366 that 20YY lacks),
+  // as the nearest century that has one: the calendar repeats every 400 years, so four
+  // centuries are all there is to try.
   std::optional<Date> find_date(const Bindings& b) const {
-    int lo = 2000, hi = 2027;
-    if (b.year4 >= 0) {
-      lo = hi = b.year4;
-    } else if (b.fiscal >= 0) {
-      lo = b.fiscal;
-      hi = tpl.fiscal_start_month() == 1 ? b.fiscal : b.fiscal + 1;
-    } else if (b.iso4 >= 0) {
-      lo = b.iso4 - 1;
-      hi = b.iso4 + 1;
-    } else if (b.year2 >= 0) {
-      lo = hi = 2000 + b.year2;  // {YY} reads as 20YY
-    } else if (b.iso2 >= 0) {
-      lo = 1999 + b.iso2;
-      hi = 2001 + b.iso2;
-    }
     std::optional<Date> found;
-    for (int y = lo; y <= hi && !found; ++y) {
-      days_of_year(b, y, [&](const Date& d) {
-        if (!consistent(b, d)) return false;
-        found = d;
-        return true;
-      });
+    auto search = [&](int lo, int hi) {
+      for (int y = lo; y <= hi && !found; ++y) {
+        days_of_year(b, y, [&](const Date& d) {
+          if (!consistent(b, d)) return false;
+          found = d;
+          return true;
+        });
+      }
+      return found.has_value();
+    };
+    if (b.year4 >= 0) return search(b.year4, b.year4) ? found : std::nullopt;
+    if (b.fiscal >= 0) {
+      return search(b.fiscal, tpl.fiscal_start_month() == 1 ? b.fiscal : b.fiscal + 1) ? found : std::nullopt;
     }
-    return found;
+    if (b.iso4 >= 0) return search(b.iso4 - 1, b.iso4 + 1) ? found : std::nullopt;
+    if (b.year2 >= 0 || b.iso2 >= 0) {
+      for (int century : {2000, 1900, 2100, 1800}) {
+        if (b.year2 >= 0 ? search(century + b.year2, century + b.year2)
+                         : search(century - 1 + b.iso2, century + 1 + b.iso2))
+          return found;
+      }
+      return std::nullopt;
+    }
+    return search(2000, 2027) ? found : std::nullopt;
   }
 
   bool finish(const Bindings& b) {

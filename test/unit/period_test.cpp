@@ -417,6 +417,20 @@ TEST(PeriodParseId, DecorationParsesIntoTheOnePeriod) {
   expect_id("{IYYY}-{MM}-{seq}", "2020-12-1", "ISO2020", 1);
 }
 
+// {YY} reads as 20YY; a 19YY date whose day and week 20YY does not have parses back
+// too, as the nearest century that has it (found by the fuzzer).
+TEST(PeriodParseId, TwoDigitYearsOfAnotherCentury) {
+  const Template t = Template::parse("{YY}{DD}W{IW}-{seq}");
+  const std::string id = t.render(1, "", {1900, 1, 1});  // a Monday, ISO week 1 of 1900
+  EXPECT_EQ(id, "0001W01-1");
+  const auto p = t.parse_id(id);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->period_key, "1900");
+  EXPECT_EQ(t.render(1, "", p->at), id);
+  expect_id("{YY}{DD}W{IW}-{seq}", "2601W01-1", "2026", 1);
+  expect_no_id("{YY}{DD}W{IW}-{seq}", "2615W01-1");  // week 1 never holds a 15th
+}
+
 // --- seqguard 1.0's rule ------------------------------------------------------------------
 
 TEST(Period10, FinestDateToken) {
