@@ -95,8 +95,20 @@ SELECT seqguard_create_series('RS', 'R-{MM}-{seq:3}', target_table => 'fy_docs',
 SELECT seqguard_sync_series('FYS'), seqguard_sync_series('RS');
 SELECT next_formatted_id('FYS', '', '2025-01-15') AS after_sync_fy, next_formatted_id('RS', '', '2031-07-01') AS after_sync_r;
 
+-- seqguard_parse_id: the scope, period and number an ID stands for; no row when the
+-- series could not have issued it.
+SELECT * FROM seqguard_parse_id('LOT', 'LOT2020W53-007');
+SELECT * FROM seqguard_parse_id('FY', 'INV/2024-2025/0012');
+SELECT * FROM seqguard_parse_id('SINV', 'SINV-02-0002');
+SELECT * FROM seqguard_parse_id('LEAP', 'L20240229-2');
+SELECT count(*) AS no_row FROM seqguard_parse_id('LEAP', 'L20230229-2');
+SELECT count(*) AS no_row FROM seqguard_parse_id('LOT', 'LOT2021W53-001');
+SELECT pg_temp.err($$ SELECT * FROM seqguard_parse_id('NOPE', 'X-1') $$);
+SELECT pg_temp.err($$ SELECT * FROM seqguard_parse_id('LOT', NULL) $$);
+
 -- reset: a coarser period than the rule (monthly-printed IDs numbered per year).
 SELECT seqguard_create_series('INVY', 'INV/{YYYY}/{MM}/{seq:4}', reset => 'yearly');
+SELECT * FROM seqguard_parse_id('INVY', 'INV/2026/11/0007');
 SELECT next_formatted_id('INVY', '', '2026-01-31') AS jan, next_formatted_id('INVY', '', '2026-02-01') AS feb,
        next_formatted_id('INVY', '', '2026-12-31') AS dec, next_formatted_id('INVY', '', '2027-01-01') AS next_year;
 SELECT seqguard_create_series('LOTN', 'LOT{IYYY}W{IW}-{seq}', reset => 'never');

@@ -151,3 +151,8 @@ CREATE OR REPLACE VIEW seqguard_series AS
 SELECT s.name AS series, s.format, s.gapless, s.start_value, s.increment, s.on_overflow,
        s.target_table, s.target_column, s.created_at, s.allocators, s.reset, s.time_zone
   FROM seqguard.series s;
+
+-- The parts of an ID the series could have issued; no row when it could not.
+CREATE FUNCTION seqguard_parse_id(series text, id text)
+RETURNS TABLE(scope text, period text, value bigint) AS 'MODULE_PATHNAME', 'seqguard_parse_id'
+LANGUAGE C STABLE PARALLEL RESTRICTED;

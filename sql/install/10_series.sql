@@ -84,6 +84,11 @@ CREATE FUNCTION seqguard_sync_series(series text)
 RETURNS integer AS 'MODULE_PATHNAME', 'seqguard_sync_series'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+-- The parts of an ID the series could have issued; no row when it could not.
+CREATE FUNCTION seqguard_parse_id(series text, id text)
+RETURNS TABLE(scope text, period text, value bigint) AS 'MODULE_PATHNAME', 'seqguard_parse_id'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
 CREATE FUNCTION seqguard_grant_allocate(series text, role name)
 RETURNS void AS 'MODULE_PATHNAME', 'seqguard_grant_allocate'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -1239,6 +1239,10 @@ void set_allocate(const std::string& series, const std::string& role, bool grant
   invalidate_series_caches();
 }
 
+std::optional<core::ParsedId> parse_series_id(const std::string& series, std::string_view id) {
+  return find_series(series)->tpl.parse_id(id);
+}
+
 std::vector<std::string> series_with_target() {
   Spi spi;
   uint64_t n = spi.execute("SELECT name FROM seqguard.series WHERE target_table IS NOT NULL ORDER BY name", {},

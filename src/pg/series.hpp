@@ -44,6 +44,9 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
 // what it would move. Returns the number of counters moved (or that would move).
 int32_t sync_series(const std::string& series, bool dry_run = false);
 
+// The scope, period and number of an ID that `series` could have issued, if it could.
+std::optional<core::ParsedId> parse_series_id(const std::string& series, std::string_view id);
+
 // Names of the series that have a target column (for seqguard_sync_all).
 std::vector<std::string> series_with_target();
 
