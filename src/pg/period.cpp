@@ -12,23 +12,29 @@ extern "C" {
 namespace seqguard::pg {
 
 int32_t today_in(const pg_tz* tz) {
-  if (tz == nullptr) return pg_call([] { return GetSQLCurrentDate(); });
-  // A bulk INSERT asks once per row: one transaction start, one zone, one answer.
+  // A bulk INSERT asks once per row: one transaction start, one zone, one answer, and
+  // no PostgreSQL call (nor its error handling set-up) on the way.
   static TimestampTz cached_ts = 0;
   static const pg_tz* cached_tz = nullptr;
   static int32_t cached_date = 0;
+  const pg_tz* zone = tz != nullptr ? tz : session_timezone;
   TimestampTz ts = GetCurrentTransactionStartTimestamp();
-  if (ts == cached_ts && tz == cached_tz) return cached_date;
-  int32_t date = pg_call([&] {
-    struct pg_tm tm;
-    fsec_t fsec;
-    int offset;
-    if (timestamp2tm(ts, &offset, &tm, &fsec, nullptr, const_cast<pg_tz*>(tz)) != 0)
-      ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
-    return (int32_t)(date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE);
-  });
+  if (ts == cached_ts && zone == cached_tz && zone != nullptr) return cached_date;
+  int32_t date;
+  if (tz == nullptr) {
+    date = pg_call([] { return (int32_t)GetSQLCurrentDate(); });  // current_date itself
+  } else {
+    date = pg_call([&] {
+      struct pg_tm tm;
+      fsec_t fsec;
+      int offset;
+      if (timestamp2tm(ts, &offset, &tm, &fsec, nullptr, const_cast<pg_tz*>(tz)) != 0)
+        ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+      return (int32_t)(date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE);
+    });
+  }
   cached_ts = ts;
-  cached_tz = tz;
+  cached_tz = zone;
   cached_date = date;
   return date;
 }
