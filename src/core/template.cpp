@@ -136,16 +136,17 @@ int fixed_digits(std::string_view s, std::size_t pos, std::size_t n) noexcept {
 
 // Values bound so far while matching an ID; copied at each step so that backtracking
 // needs no undo.
+// Small on purpose: matching recurses once per part, with a copy in every frame.
 struct Bindings {
-  int year4 = -1;
-  int year2 = -1;
-  int month = -1;
-  int day = -1;
-  int fiscal = -1;  // the year the fiscal year starts in
-  int iso4 = -1;
-  int iso2 = -1;
-  int iso_week = -1;
-  int yday = -1;
+  int16_t year4 = -1;
+  int16_t year2 = -1;
+  int16_t month = -1;
+  int16_t day = -1;
+  int16_t fiscal = -1;  // the year the fiscal year starts in
+  int16_t iso4 = -1;
+  int16_t iso2 = -1;
+  int16_t iso_week = -1;
+  int16_t yday = -1;
   bool scope_bound = false;
   std::string_view scope;
   int64_t value = 0;
@@ -166,77 +167,93 @@ struct Matcher {
     switch (part.kind) {
       case Template::Kind::literal:
         return id.compare(pos, part.text.size(), part.text) == 0 && match(pi + 1, pos + part.text.size(), b);
+      case Template::Kind::seq:
+        return match_seq(pi, pos, b, part.width);
+      case Template::Kind::scope:
+        return match_scope(pi, pos, b);
+      default: {
+        // Kept out of this frame: its locals would be paid once per part of the template.
+        const std::size_t next = bind_date_token(part, pos, b);
+        return next != std::string_view::npos && match(pi + 1, next, b);
+      }
+    }
+  }
+
+  // Reads the date token `part` at `pos` into `b`; returns where it ends, or npos when
+  // the text there is not that token or disagrees with what is bound.
+  __attribute__((noinline)) std::size_t bind_date_token(const Template::Part& part, std::size_t pos,
+                                                        Bindings& b) const {
+    constexpr std::size_t no = std::string_view::npos;
+    auto agree = [](int16_t bound, int v) { return bound < 0 || bound == v; };
+    switch (part.kind) {
       case Template::Kind::year4: {
         const int y = fixed_digits(id, pos, 4);
-        if (y < 1 || (b.year4 >= 0 && b.year4 != y) || (b.year2 >= 0 && b.year2 != y % 100)) return false;
-        b.year4 = y;
-        return match(pi + 1, pos + 4, b);
+        if (y < 1 || !agree(b.year4, y) || !agree(b.year2, y % 100)) return no;
+        b.year4 = static_cast<int16_t>(y);
+        return pos + 4;
       }
       case Template::Kind::year2: {
         const int y = fixed_digits(id, pos, 2);
-        if (y < 0 || (b.year2 >= 0 && b.year2 != y) || (b.year4 >= 0 && b.year4 % 100 != y)) return false;
-        b.year2 = y;
-        return match(pi + 1, pos + 2, b);
+        if (y < 0 || !agree(b.year2, y) || (b.year4 >= 0 && b.year4 % 100 != y)) return no;
+        b.year2 = static_cast<int16_t>(y);
+        return pos + 2;
       }
       case Template::Kind::month: {
         const int m = fixed_digits(id, pos, 2);
-        if (m < 1 || m > 12 || (b.month >= 0 && b.month != m)) return false;
-        b.month = m;
-        return match(pi + 1, pos + 2, b);
+        if (m < 1 || m > 12 || !agree(b.month, m)) return no;
+        b.month = static_cast<int16_t>(m);
+        return pos + 2;
       }
       case Template::Kind::day: {
         const int d = fixed_digits(id, pos, 2);
-        if (d < 1 || d > 31 || (b.day >= 0 && b.day != d)) return false;
-        b.day = d;
-        return match(pi + 1, pos + 2, b);
+        if (d < 1 || d > 31 || !agree(b.day, d)) return no;
+        b.day = static_cast<int16_t>(d);
+        return pos + 2;
       }
       case Template::Kind::fiscal_year: {
         // The start year has four digits (0000 for dates of year 1 before month M);
         // the end year is whatever render() prints for start + 1.
         const int y = fixed_digits(id, pos, 4);
-        if (y < 0 || (b.fiscal >= 0 && b.fiscal != y)) return false;
+        if (y < 0 || !agree(b.fiscal, y)) return no;
         std::size_t end = pos + 4;
         if (part.width != 1) {
           char buf[8];
           const int n = std::snprintf(buf, sizeof buf, "-%04d", y + 1);
-          if (id.compare(end, static_cast<std::size_t>(n), buf, static_cast<std::size_t>(n)) != 0) return false;
+          if (id.compare(end, static_cast<std::size_t>(n), buf, static_cast<std::size_t>(n)) != 0) return no;
           end += static_cast<std::size_t>(n);
         } else if (y < 1) {
-          return false;
+          return no;
         }
-        b.fiscal = y;
-        return match(pi + 1, end, b);
+        b.fiscal = static_cast<int16_t>(y);
+        return end;
       }
       case Template::Kind::iso_year4: {
         const int y = fixed_digits(id, pos, 4);
-        if (y < 1 || (b.iso4 >= 0 && b.iso4 != y) || (b.iso2 >= 0 && b.iso2 != y % 100)) return false;
-        b.iso4 = y;
-        return match(pi + 1, pos + 4, b);
+        if (y < 1 || !agree(b.iso4, y) || !agree(b.iso2, y % 100)) return no;
+        b.iso4 = static_cast<int16_t>(y);
+        return pos + 4;
       }
       case Template::Kind::iso_year2: {
         const int y = fixed_digits(id, pos, 2);
-        if (y < 0 || (b.iso2 >= 0 && b.iso2 != y) || (b.iso4 >= 0 && b.iso4 % 100 != y)) return false;
-        b.iso2 = y;
-        return match(pi + 1, pos + 2, b);
+        if (y < 0 || !agree(b.iso2, y) || (b.iso4 >= 0 && b.iso4 % 100 != y)) return no;
+        b.iso2 = static_cast<int16_t>(y);
+        return pos + 2;
       }
       case Template::Kind::iso_week: {
         const int w = fixed_digits(id, pos, 2);
-        if (w < 1 || w > 53 || (b.iso_week >= 0 && b.iso_week != w)) return false;
-        b.iso_week = w;
-        return match(pi + 1, pos + 2, b);
+        if (w < 1 || w > 53 || !agree(b.iso_week, w)) return no;
+        b.iso_week = static_cast<int16_t>(w);
+        return pos + 2;
       }
       case Template::Kind::day_of_year: {
         const int d = fixed_digits(id, pos, 3);
-        if (d < 1 || d > 366 || (b.yday >= 0 && b.yday != d)) return false;
-        b.yday = d;
-        return match(pi + 1, pos + 3, b);
+        if (d < 1 || d > 366 || !agree(b.yday, d)) return no;
+        b.yday = static_cast<int16_t>(d);
+        return pos + 3;
       }
-      case Template::Kind::scope:
-        return match_scope(pi, pos, b);
-      case Template::Kind::seq:
-        return match_seq(pi, pos, b, part.width);
+      default:
+        return no;
     }
-    return false;
   }
 
   bool match_scope(std::size_t pi, std::size_t pos, Bindings b) {
@@ -392,7 +409,7 @@ struct Matcher {
     return search(2000, 2027) ? found : std::nullopt;
   }
 
-  bool finish(const Bindings& b) {
+  __attribute__((noinline)) bool finish(const Bindings& b) {
     std::optional<Date> at = find_date(b);
     if (!at) return false;
     // The checks above should make this redundant; it guarantees that whatever the
