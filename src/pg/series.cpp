@@ -202,8 +202,10 @@ std::string counter_key(std::string_view series, std::string_view scope, std::st
 }
 
 // Whether seqguard.series has the columns of 1.1. The library is replaced before
-// `ALTER EXTENSION seqguard UPDATE` runs: until then the database's counters are keyed by
-// 1.0's periods, and must go on being so.
+// `ALTER EXTENSION seqguard UPDATE` runs: until then a 1.0 database has the 1.0 columns
+// only, its counters are keyed by 1.0's periods, and it must go on working as 1.0 did.
+// Asked each time a definition is loaded (after the series table's lock), not once per
+// transaction: the update's invalidation arrives with that lock.
 bool series_table_is_1_1(Oid relid) {
   return pg_call([&] { return get_attnum(relid, "time_zone"); }) != InvalidAttrNumber;
 }
