@@ -19,9 +19,10 @@
 // apply to the caller) it may see some only, and a sequence "synced" past those could
 // still hand out the values of the others. Such a table is no_privilege, its extreme
 // never computed nor shown. A sync that would write is refused up front in a read-only
-// transaction or on a standby (25006, as setval() is), before anything is read. The SQL is fully schema-qualified
-// (functions, casts, operators) and identifiers are pasted only through
-// quote_identifier()/quote_qualified_identifier(), so search_path changes nothing.
+// transaction or on a standby (25006, as setval() is), before anything is read. The SQL
+// is fully schema-qualified (functions, casts, operators) and identifiers are pasted
+// only through quote_identifier()/quote_qualified_identifier(), so search_path changes
+// nothing.
 #include "seqguard/core/drift.hpp"
 
 #include "pg/drift.hpp"

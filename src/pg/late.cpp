@@ -121,7 +121,8 @@ std::string clipped(const std::string& s, int max_bytes) {
   return s.substr(0, (size_t)len);
 }
 
-// FNV-1a: stable across platforms and releases, unlike PostgreSQL's hash_bytes seeds.
+// FNV-1a: the same name on every platform (PostgreSQL's hash_bytes depends on byte order),
+// so that documentation and tests can show it.
 uint32_t fnv1a(const std::string& s, uint32_t salt) {
   uint32_t h = 2166136261u ^ salt;
   for (unsigned char c : s) {

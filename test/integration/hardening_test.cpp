@@ -95,23 +95,26 @@ TEST(Hardening, TriggersMadeBy10AreHardenedBeforeAndAfterTheUpdate) {
          "RETURN $1; END $$");
   c.must("RESET ROLE");
 
-  auto attack = [&](int64_t low, int64_t high) {
+  // Series need the update (the 1.1 library reads 1.1's tables): the late-bound trigger
+  // is exercised after it, the protect trigger before and after.
+  auto attack = [&](int64_t low, int64_t high, bool late) {
     c.must("SET ROLE regress_up_attacker");
     c.must("SET search_path = mal, pg_catalog");
     c.must("INSERT INTO public.accounts VALUES (" + std::to_string(low) + "), (" + std::to_string(high) + ")");
-    c.must("INSERT INTO public.ledger (note) VALUES ('" + std::to_string(low) + "')");
+    if (late) c.must("INSERT INTO public.ledger (note) VALUES ('" + std::to_string(low) + "')");
     c.must("RESET search_path");
     c.must("RESET ROLE");
     EXPECT_EQ(c.must("SELECT count(*) FROM mal.calls").text(), "0") << "planted max() ran";
     EXPECT_EQ(c.must("SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_up_attacker'").text(), "f");
     // The attacker may not setval int_seq: the 1.0 trigger leaves it alone now.
     EXPECT_EQ(c.must("SELECT is_called FROM int_seq").text(), "f");
-    EXPECT_FALSE(c.must("SELECT " + one + " FROM ledger WHERE note = '" + std::to_string(low) + "'").is_null(0, 0));
+    if (late)
+      EXPECT_FALSE(c.must("SELECT " + one + " FROM ledger WHERE note = '" + std::to_string(low) + "'").is_null(0, 0));
   };
-  attack(1, 3000000000LL);
+  attack(1, 3000000000LL, false);
   c.must("ALTER EXTENSION seqguard UPDATE");
   EXPECT_EQ(c.must("SELECT extversion FROM pg_extension WHERE extname = 'seqguard'").text(), "1.1");
-  attack(5, 4000000000LL);
+  attack(5, 4000000000LL, true);
 
   // The second long name gets a name of its own next to the 1.0 trigger, and the 1.0
   // trigger is detached by what it is.
