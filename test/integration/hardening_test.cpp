@@ -108,8 +108,9 @@ TEST(Hardening, TriggersMadeBy10AreHardenedBeforeAndAfterTheUpdate) {
     EXPECT_EQ(c.must("SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_up_attacker'").text(), "f");
     // The attacker may not setval int_seq: the 1.0 trigger leaves it alone now.
     EXPECT_EQ(c.must("SELECT is_called FROM int_seq").text(), "f");
-    if (late)
+    if (late) {
       EXPECT_FALSE(c.must("SELECT " + one + " FROM ledger WHERE note = '" + std::to_string(low) + "'").is_null(0, 0));
+    }
   };
   attack(1, 3000000000LL, false);
   c.must("ALTER EXTENSION seqguard UPDATE");
