@@ -1,6 +1,7 @@
--- Trigger names of late-bound columns: unique whatever the column names. Identifiers
--- have 63 bytes; "seqguard_late_" leaves 49 for the column, so names that share their
--- first 49 bytes need more than a clipped prefix. Triggers made by 1.0 (clipped, no
+-- Trigger names of late-bound columns (the numbering trigger "seqguard_late_<col>" and
+-- the guard "seqguard_keep_<col>"): unique whatever the column names. Identifiers have
+-- 63 bytes; the prefix leaves 49 for the column, so names that share their first 49
+-- bytes need more than a clipped prefix. Triggers made by 1.0 (clipped, no
 -- hash) keep their names and are still found and detached.
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -28,7 +29,8 @@ SELECT pg_temp.err($$SELECT seqguard_attach('hl_docs', 'aaaaaaaaaaaaaaaaaaaaaaaa
 BEGIN;
 INSERT INTO hl_docs (note) VALUES ('third');
 SELECT pg_temp.err(format('SET CONSTRAINTS %I IMMEDIATE', (SELECT tgname FROM pg_trigger
-  WHERE tgrelid = 'hl_docs'::regclass AND encode(tgargs, 'escape') LIKE '%two%')));
+  WHERE tgrelid = 'hl_docs'::regclass AND tgfoid = 'seqguard.late_bind'::regproc
+    AND encode(tgargs, 'escape') LIKE '%two%')));
 SELECT aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaatwo AS two FROM hl_docs WHERE note = 'third';
 COMMIT;
 SELECT seqguard_detach('hl_docs', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaone');
@@ -52,19 +54,21 @@ SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'hl_docs'::regc
 CREATE TABLE hl_wide ("xééééééééééééééééééééééééééééééé" text, "yééééééééééééééééééééééééééééééé" text);
 SELECT seqguard_attach('hl_wide', 'xééééééééééééééééééééééééééééééé', 'HL1');
 SELECT seqguard_attach('hl_wide', 'yééééééééééééééééééééééééééééééé', 'HL2');
-SELECT tgname, octet_length(tgname) AS bytes, tgname ~ '^seqguard_late_[xy](é)+_[0-9a-f]{8}$' AS whole_characters
+SELECT tgname, octet_length(tgname) AS bytes, tgname ~ '^seqguard_(late|keep)_[xy](é)+_[0-9a-f]{8}$' AS whole_characters
   FROM pg_trigger WHERE tgrelid = 'hl_wide'::regclass ORDER BY tgname;
 INSERT INTO hl_wide DEFAULT VALUES;
 SELECT "xééééééééééééééééééééééééééééééé" AS x, "yééééééééééééééééééééééééééééééé" AS y FROM hl_wide;
 
--- A partition already has a trigger of the plain name: the partitioned table's trigger,
--- cloned to every partition under its own name, takes another.
+-- A partition already has triggers of the plain names: the partitioned table's triggers,
+-- cloned to every partition under their own names, take others.
 CREATE TABLE hl_parts (region text, ref text) PARTITION BY LIST (region);
 CREATE TABLE hl_parts_eu PARTITION OF hl_parts FOR VALUES IN ('EU');
 CREATE FUNCTION pg_temp.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 CREATE TRIGGER seqguard_late_ref AFTER INSERT ON hl_parts_eu FOR EACH ROW EXECUTE FUNCTION pg_temp.noop();
+CREATE TRIGGER seqguard_keep_ref AFTER INSERT ON hl_parts_eu FOR EACH ROW EXECUTE FUNCTION pg_temp.noop();
 SELECT seqguard_attach('hl_parts', 'ref', 'HL1');
-SELECT tgrelid::regclass, tgname, tgfoid = 'seqguard.late_bind'::regproc AS ours FROM pg_trigger
+SELECT tgrelid::regclass, tgname, tgfoid IN ('seqguard.late_bind'::regproc, 'seqguard.late_guard'::regproc) AS ours
+  FROM pg_trigger
  WHERE tgrelid IN ('hl_parts'::regclass, 'hl_parts_eu'::regclass) ORDER BY 1, 2;
 INSERT INTO hl_parts VALUES ('EU', NULL);
 SELECT region, ref FROM hl_parts;
