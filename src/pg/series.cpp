@@ -48,6 +48,7 @@ extern "C" {
 #include "commands/sequence.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
+#include "utils/rls.h"
 }
 
 namespace seqguard::pg {
@@ -1255,12 +1256,21 @@ std::vector<std::string> series_with_target() {
 }
 
 int32_t sync_series(const std::string& name, bool dry_run) {
+  // A fast counter's move would otherwise fail on a standby with 55000 on its lock.
+  if (!dry_run) check_writable("seqguard_sync_series()");
   std::shared_ptr<const SeriesDef> sp = load_series(name, Access::admin);
   const SeriesDef& s = *sp;
   if (s.target_table == InvalidOid)
     fail(core::sqlstate::object_not_in_prerequisite_state,
          "series \"" + name + "\" has no target column to sync from",
          {}, "Create the series with target_table and target_column.");
+  // The largest number the caller sees proves nothing when policies hide rows from it.
+  if (pg_call([&] { return check_enable_rls(s.target_table, InvalidOid, true) == RLS_ENABLED; }))
+    fail(core::sqlstate::insufficient_privilege,
+         "seqguard_sync_series: row-level security may hide rows of " + qualified_name(s.target_table) +
+             " from the caller",
+         "Syncing series \"" + name + "\" past only the rows the caller sees could leave it behind the others.",
+         "Run it as the table's owner or a role with BYPASSRLS.");
   // Largest number found per (scope, period). Read with the caller's privileges: sync
   // must not become a way to read a table the caller cannot.
   std::map<std::pair<std::string, std::string>, int64_t> found;
