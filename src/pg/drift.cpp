@@ -223,7 +223,20 @@ Discovery::Discovery() {
     std::optional<std::string> adbin;
   };
   std::vector<Raw> raw;
-  uint64_t n = spi_.execute(kUsesSql, {}, Snap::transaction, true);
+  uint64_t n;
+  {
+    // Hash (or merge) joins only, so that discovery costs what reading the catalogs
+    // once costs, whatever their statistics say. Right after a restore the catalogs
+    // still carry the statistics of a new database, in which no sequence exists: the
+    // planner then expects one sequence in pg_class and picks a nested loop that
+    // rescans the whole pg_depend union once per sequence, quadratic in the number of
+    // tables (minutes at a few thousand), which is exactly when sync_all is run. Every
+    // join of the query is an equality, so a hash join is always possible; the plan is
+    // kept for the backend (Spi::execute), and was, like any replan, made under these
+    // settings. A nest level of its own restores the caller's settings afterwards.
+    PinnedSettings linear_joins{{"enable_nestloop", "off"}};
+    n = spi_.execute(kUsesSql, {}, Snap::transaction, true);
+  }
   for (uint64_t i = 0; i < n; i++) {
     Raw r{};
     r.use.table = *spi_.get_oid(i, 1);

@@ -83,6 +83,33 @@ PinnedSearchPath::~PinnedSearchPath() {
   PG_END_TRY();
 }
 
+PinnedSettings::PinnedSettings(std::initializer_list<std::pair<const char*, const char*>> settings)
+    : level_(NewGUCNestLevel()), uncaught_at_entry_(std::uncaught_exceptions()) {
+  try {
+    pg_try([&] {
+      for (const auto& [name, value] : settings)
+        (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+    });
+  } catch (...) {
+    AtEOXact_GUC(false, level_);
+    throw;
+  }
+}
+
+PinnedSettings::~PinnedSettings() {
+  // As ~PinnedSearchPath: the nest level is still ours to pop while an error unwinds.
+  bool ok = std::uncaught_exceptions() == uncaught_at_entry_;
+  MemoryContext ctx = CurrentMemoryContext;
+  PG_TRY();
+  { AtEOXact_GUC(ok, level_); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(ctx);
+    FlushErrorState();
+  }
+  PG_END_TRY();
+}
+
 Spi::Spi(Role role) : uncaught_at_entry_(std::uncaught_exceptions()) {
   Oid user = role == Role::owner ? catalog().owner : InvalidOid;
   GetUserIdAndSecContext(&saved_user_, &saved_sec_);

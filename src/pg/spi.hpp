@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pg/bridge.hpp"
@@ -57,6 +59,22 @@ class PinnedSearchPath {
   ~PinnedSearchPath();
   PinnedSearchPath(const PinnedSearchPath&) = delete;
   PinnedSearchPath& operator=(const PinnedSearchPath&) = delete;
+
+ private:
+  int level_;
+  int uncaught_at_entry_;
+};
+
+// Settings for what runs during the object's lifetime (one query, typically planner
+// settings such as enable_nestloop), in a GUC nest level of their own as a function's
+// SET clause would, restored when the object dies, on errors too. Only settings any
+// role may change (PGC_USERSET) belong here: they are set with the caller's rights.
+class PinnedSettings {
+ public:
+  explicit PinnedSettings(std::initializer_list<std::pair<const char*, const char*>> settings);
+  ~PinnedSettings();
+  PinnedSettings(const PinnedSettings&) = delete;
+  PinnedSettings& operator=(const PinnedSettings&) = delete;
 
  private:
   int level_;
