@@ -24,6 +24,7 @@ write_report() {
   wants contention && report_contention
   wants percall && report_percall
   wants drift && report_drift
+  wants driftscale && report_driftscale
   wants idem && report_idem
   report_checks
 }
@@ -58,7 +59,7 @@ report_targets() {
     echo "header); the figures are noisy. Run again on a quiet machine before trusting a MISS.**"
     echo
   fi
-  if ! wants bulk && ! wants contention && ! wants percall; then
+  if ! wants bulk && ! wants contention && ! wants percall && ! wants driftscale; then
     echo "No workload with a target was run."
     echo
     return
@@ -83,6 +84,7 @@ report_targets() {
     r5=$(ratio "$(median 'percall|gapless')" "$(median 'percall|to_char')")
     echo "| per call: gapless <= 2x nextval + SQL formatting | ${r5}x | $(verdict "$r5" '<=' 2) |"
   fi
+  wants driftscale && [ "$(count_of 'skip|driftscale')" = 0 ] && driftscale_targets
   echo
   if wants contention; then
     g16=$(median 'cont|on|16|gapless'); g1=$(median 'cont|on|1|gapless'); n1=$(median 'cont|on|1|nextval')
@@ -242,5 +244,63 @@ report_checks() {
     echo "(as many rows as inserts, no duplicate, exactly 1..N where gapless), and pgbench"
     echo "reported no error and no failed transaction."
   fi
+  echo
+}
+
+# The worst ratio over the sizes (and states) given, "-" when one is missing.
+_dscale_worst() {  # "states" "sizes" variant baseline-variant
+  local st n w=0 r
+  for st in $1; do
+    for n in $2; do
+      r=$(ratio "$(median "dscale|$st|$n|$3")" "$(median "dscale|$st|$n|$4")")
+      [ "$r" = - ] && { echo -; return; }
+      w=$(awk -v a="$w" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+    done
+  done
+  echo "$w"
+}
+
+# Targets of drift discovery after a restore. The sync target applies to the sizes of
+# 5,000 tables and more (the largest size of a --quick run).
+driftscale_targets() {
+  local sizes=$DRIFT_SCALE_SIZES small big sync_sizes="" n r1 r2 r3 r3s f1 f2 flat
+  small=${sizes%% *}; big=${sizes##* }
+  for n in $sizes; do [ "$n" -ge 5000 ] && sync_sizes="$sync_sizes $n"; done
+  [ -z "$sync_sizes" ] && sync_sizes=$big
+  r1=$(_dscale_worst fresh "$sizes" check loop)
+  echo "| restore, fresh catalogs: check_drift <= 1.0x the loop at $(echo $sizes | sed 's/ /, /g') tables (worst) | ${r1}x | $(verdict "$r1" '<=' 1) |"
+  flat=$(ratio "$(calc 'a / b' "$(median "dscale|fresh|$big|check")" "$big" '%.9f')" \
+               "$(calc 'a / b' "$(median "dscale|fresh|$small|check")" "$small" '%.9f')")
+  echo "| restore, fresh catalogs: check_drift per table at $big <= 1.5x per table at $small | ${flat}x | $(verdict "$flat" '<=' 1.5) |"
+  r2=$(_dscale_worst fresh "$sync_sizes" sync loop)
+  echo "| restore, fresh catalogs: sync_all (all behind) <= 2x the loop at $(echo $sync_sizes | sed 's/ /, /g') tables (worst) | ${r2}x | $(verdict "$r2" '<=' 2) |"
+  r3=$(_dscale_worst analyzed "$sizes" check loop)
+  r3s=$(_dscale_worst analyzed "$sync_sizes" sync loop)
+  echo "| restore, analyzed catalogs: check_drift <= 1.0x the loop (worst) | ${r3}x | $(verdict "$r3" '<=' 1) |"
+  echo "| restore, analyzed catalogs: sync_all <= 2x the loop (worst) | ${r3s}x | $(verdict "$r3s" '<=' 2) |"
+}
+
+report_driftscale() {
+  echo "## 4b. Drift after a restore: thousands of tables, fresh and analyzed catalogs"
+  echo
+  if [ "$(count_of 'skip|driftscale')" != 0 ]; then
+    echo "SKIP: function not installed: seqguard_sync_all"
+    echo
+    return
+  fi
+  echo "A new database with autovacuum off, N tables of a \`serial\` column with one row written"
+  echo "with an explicit ID (every sequence behind), as a restore leaves them: the catalogs"
+  echo "still have the planner statistics of an empty database. Then the same after ANALYZE"
+  echo "of the catalogs. Baseline: the plpgsql loop over information_schema of section 4."
+  echo "\`sync_all\` moves every sequence (each run starts with all of them behind)."
+  echo
+  echo "| catalogs | tables | check_drift ms | loop ms | sync_all ms | check / loop | sync / loop | check us per table |"
+  echo "|---|---:|---|---|---|---:|---:|---:|"
+  local st n
+  for st in fresh analyzed; do
+    for n in $DRIFT_SCALE_SIZES; do
+      echo "| $st | $n | $(mmm "dscale|$st|$n|check") | $(mmm "dscale|$st|$n|loop") | $(mmm "dscale|$st|$n|sync") | $(ratio "$(median "dscale|$st|$n|check")" "$(median "dscale|$st|$n|loop")")x | $(ratio "$(median "dscale|$st|$n|sync")" "$(median "dscale|$st|$n|loop")")x | $(num "$(calc 'a * 1000 / b' "$(median "dscale|$st|$n|check")" "$n" '%.6g')") |"
+    done
+  done
   echo
 }
