@@ -189,3 +189,18 @@ SELECT s.name AS series, s.format, s.gapless, s.start_value, s.increment, s.on_o
 CREATE FUNCTION seqguard_parse_id(series text, id text)
 RETURNS TABLE(scope text, period text, value bigint) AS 'MODULE_PATHNAME', 'seqguard_parse_id'
 LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+-- Changing a series later, and giving its last number back.
+CREATE FUNCTION seqguard_alter_series(series text, gapless boolean DEFAULT NULL, increment integer DEFAULT NULL,
+                                      on_overflow text DEFAULT NULL, format text DEFAULT NULL,
+                                      reset text DEFAULT NULL, time_zone text DEFAULT NULL,
+                                      target_table regclass DEFAULT NULL, target_column name DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_alter_series'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_revert_if_last(series text, id text)
+RETURNS boolean AS 'MODULE_PATHNAME', 'seqguard_revert_if_last'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION seqguard_alter_series(text, boolean, integer, text, text, text, text, regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_revert_if_last(text, text) FROM PUBLIC;

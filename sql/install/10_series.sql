@@ -85,6 +85,17 @@ RETURNS integer AS 'MODULE_PATHNAME', 'seqguard_sync_series'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- The parts of an ID the series could have issued; no row when it could not.
+CREATE FUNCTION seqguard_alter_series(series text, gapless boolean DEFAULT NULL, increment integer DEFAULT NULL,
+                                      on_overflow text DEFAULT NULL, format text DEFAULT NULL,
+                                      reset text DEFAULT NULL, time_zone text DEFAULT NULL,
+                                      target_table regclass DEFAULT NULL, target_column name DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_alter_series'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_revert_if_last(series text, id text)
+RETURNS boolean AS 'MODULE_PATHNAME', 'seqguard_revert_if_last'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 CREATE FUNCTION seqguard_parse_id(series text, id text)
 RETURNS TABLE(scope text, period text, value bigint) AS 'MODULE_PATHNAME', 'seqguard_parse_id'
 LANGUAGE C STABLE PARALLEL RESTRICTED;
@@ -127,4 +138,6 @@ REVOKE ALL ON FUNCTION seqguard_setval(text, bigint, text, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_sync_series(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_grant_allocate(text, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_revoke_allocate(text, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_alter_series(text, boolean, integer, text, text, text, text, regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_revert_if_last(text, text) FROM PUBLIC;
 GRANT SELECT ON seqguard_series, seqguard_counters TO PUBLIC;

@@ -1098,10 +1098,9 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
   return value;
 }
 
-void create_series(const SeriesOptions& o) {
+// The template of a definition, checked as creation and alteration both need it.
+core::Template validated_template(const SeriesOptions& o) {
   using core::sqlstate::invalid_parameter_value;
-  if (o.name.empty() || o.name.size() > 200)
-    fail(invalid_parameter_value, "series name must be 1 to 200 characters");
   core::Template tpl = core::Template::parse(o.format);
   // sync parses stored IDs back with the template, recursing once per part: bound the
   // template here so that no stored series can make a backend run out of stack.
@@ -1126,6 +1125,14 @@ void create_series(const SeriesOptions& o) {
                                                  qualified_name(o.target_table) + " does not exist");
   }
   if (o.reset) tpl.set_reset(core::period_from_reset(*o.reset));
+  return tpl;
+}
+
+void create_series(const SeriesOptions& o) {
+  using core::sqlstate::invalid_parameter_value;
+  if (o.name.empty() || o.name.size() > 200)
+    fail(invalid_parameter_value, "series name must be 1 to 200 characters");
+  core::Template tpl = validated_template(o);
   std::optional<std::string> time_zone;
   if (o.time_zone) time_zone = canonical_time_zone(*o.time_zone);
   Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
@@ -1244,6 +1251,182 @@ void set_allocate(const std::string& series, const std::string& role, bool grant
 
 std::optional<core::ParsedId> parse_series_id(const std::string& series, std::string_view id) {
   return find_series(series)->tpl.parse_id(id);
+}
+
+std::string quoted_ident(const std::string& s) {
+  return pg_call([&] { return (const char*)quote_identifier(s.c_str()); });
+}
+
+void alter_series(const AlterOptions& o) {
+  using core::sqlstate::invalid_parameter_value;
+  check_writable("seqguard_alter_series()");
+  Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  if (!series_table_is_1_1(relid))
+    fail(core::sqlstate::feature_not_supported, "seqguard_alter_series needs seqguard 1.1, and this database has 1.0",
+         {}, "Run ALTER EXTENSION seqguard UPDATE first.");
+  // This transaction's own numbers of the series are in memory, keyed the old way.
+  for (auto& [key, c] : counters)
+    if (c.series->name == o.name && c.created_level > 0)
+      fail("55006", "cannot alter series \"" + o.name + "\" in a transaction that has allocated from it", {},
+           "Alter it in a transaction of its own.");
+  // Allocators hold the series' ShareLock until their transactions end: wait for them,
+  // and keep new ones out until this one commits, so that nobody draws across the change.
+  lock_object(LockSpace::series, lock_hash(o.name), ExclusiveLock);
+  Spi spi;
+  if (spi.execute("SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
+                  "target_column::pg_catalog.text, reset, time_zone FROM seqguard.series "
+                  "WHERE name OPERATOR(pg_catalog.=) $1",
+                  {Param::text(o.name)}, Snap::latest, true) == 0)
+    unknown_series(o.name);
+  const std::string old_format = *spi.get_text(0, 1);
+  const bool old_gapless = spi.get_bool(0, 2).value_or(true);
+  const int64_t start = spi.get_int8(0, 3).value_or(1);
+  const std::optional<std::string> old_reset = spi.get_text(0, 8);
+
+  SeriesOptions n;
+  n.name = o.name;
+  n.format = o.format.value_or(old_format);
+  n.gapless = o.gapless.value_or(old_gapless);
+  n.start_value = start;
+  n.increment = o.increment.value_or((int32_t)spi.get_int8(0, 4).value_or(1));
+  n.on_overflow = o.on_overflow.value_or(spi.get_text(0, 5).value_or("widen"));
+  n.target_table = o.target_table.value_or(spi.get_oid(0, 6).value_or(InvalidOid));
+  n.target_column = o.target_column ? o.target_column : spi.get_text(0, 7);
+  if (o.target_table.has_value() != o.target_column.has_value())
+    fail(invalid_parameter_value, "target_table and target_column must be given together");
+  n.reset = o.reset ? o.reset : old_reset;
+  n.time_zone = o.time_zone ? std::optional<std::string>(canonical_time_zone(*o.time_zone)) : spi.get_text(0, 9);
+
+  core::Template tpl = validated_template(n);
+  core::Template old_tpl = core::Template::parse(old_format);
+  if (old_reset) old_tpl.set_reset(core::period_from_reset(*old_reset));
+  // Counters are keyed by scope and period: a change of either would orphan them.
+  if (tpl.period() != old_tpl.period()) {
+    auto words = [](core::Period p) {
+      return p == core::Period::none ? std::string("in one period forever")
+                                     : std::string("per ") + core::period_name(p);
+    };
+    fail(invalid_parameter_value,
+         "the new definition of series \"" + o.name + "\" would number " + words(tpl.period()) +
+             ", its counters are kept " + words(old_tpl.period()),
+         "A format or reset change must keep the period.");
+  }
+  if (tpl.has_scope() != old_tpl.has_scope())
+    fail(invalid_parameter_value, "the new format of series \"" + o.name + "\" must " +
+                                      (old_tpl.has_scope() ? "keep" : "not add") + " {scope}",
+         "Counters are kept per scope; IDs of different scopes must stay apart.");
+
+  // Every counter keeps its position: read them all (fast ones from their sequences).
+  struct Position {
+    std::string scope, period;
+    std::optional<int64_t> last;
+    std::optional<std::string> sequence;
+  };
+  std::vector<Position> positions;
+  uint64_t rows = spi.execute(
+      "SELECT scope, period, last_value, sequence_name::pg_catalog.text FROM seqguard.counters "
+      "WHERE series OPERATOR(pg_catalog.=) $1 ORDER BY scope, period",
+      {Param::text(o.name)}, Snap::latest, true);
+  for (uint64_t i = 0; i < rows; i++)
+    positions.push_back(Position{*spi.get_text(i, 1), *spi.get_text(i, 2), spi.get_int8(i, 3), spi.get_text(i, 4)});
+  for (Position& p : positions) {
+    if (!p.sequence) continue;
+    Oid seq = counter_sequence_oid(*p.sequence);
+    if (seq == InvalidOid) continue;  // never created here (a replicated row): nothing drawn
+    SequenceState st = read_sequence(spi, seq);
+    p.last = st.is_called ? std::optional<int64_t>(st.last_value) : std::nullopt;
+  }
+  if (n.on_overflow == "error")
+    for (const Position& p : positions)
+      if (p.last && tpl.overflows(*p.last))
+        fail(invalid_parameter_value,
+             "counter (scope '" + p.scope + "', period '" + p.period + "') of series \"" + o.name + "\" is at " +
+                 std::to_string(*p.last) + ", which needs more digits than \"" + n.format + "\" gives");
+
+  spi.execute(
+      "UPDATE seqguard.series SET format = $2, gapless = $3, increment = $4, on_overflow = $5, "
+      "target_table = $6::pg_catalog.oid::pg_catalog.regclass, target_column = $7::pg_catalog.name, reset = $8, "
+      "time_zone = $9 WHERE name OPERATOR(pg_catalog.=) $1",
+      {Param::text(n.name), Param::text(n.format), Param::boolean(n.gapless), Param::int4(n.increment),
+       Param::text(n.on_overflow), n.target_table != InvalidOid ? Param::oid(n.target_table) : Param::null(OIDOID),
+       n.target_column ? Param::text(*n.target_column) : Param::null(TEXTOID),
+       n.reset ? Param::text(*n.reset) : Param::null(TEXTOID),
+       n.time_zone ? Param::text(*n.time_zone) : Param::null(TEXTOID)});
+
+  SeriesDef def;
+  def.name = n.name;
+  def.tpl = tpl;
+  def.gapless = n.gapless;
+  def.start = start;
+  def.increment = n.increment;
+  def.overflow_error = n.on_overflow == "error";
+  for (const Position& p : positions) {
+    std::vector<Param> key = {Param::text(o.name), Param::text(p.scope), Param::text(p.period)};
+    if (n.gapless) {
+      // Fast or gapless before: the row holds the position from now on.
+      std::vector<Param> params = key;
+      params.push_back(p.last ? Param::int8(*p.last) : Param::null(INT8OID));
+      spi.execute("UPDATE seqguard.counters SET last_value = $4, sequence_name = NULL "
+                  "WHERE series OPERATOR(pg_catalog.=) $1 AND scope OPERATOR(pg_catalog.=) $2 "
+                  "AND period OPERATOR(pg_catalog.=) $3",
+                  params);
+      if (p.sequence) spi.execute_dynamic("DROP SEQUENCE IF EXISTS seqguard." + quoted_ident(*p.sequence));
+      continue;
+    }
+    // Fast from now on: a sequence that continues where the counter stands, with the
+    // new step and maximum.
+    std::string name = p.sequence.value_or(fast_sequence_name(counter_key(o.name, p.scope, p.period)));
+    int64_t max = sequence_max(def);
+    int64_t min = start < max ? start : start - 1;
+    char ddl[512];
+    if (p.sequence && counter_sequence_oid(*p.sequence) != InvalidOid) {
+      snprintf(ddl, sizeof ddl, "ALTER SEQUENCE seqguard.%s INCREMENT BY %d MINVALUE %lld MAXVALUE %lld",
+               quoted_ident(name).c_str(), n.increment, (long long)min, (long long)max);
+      spi.execute_dynamic(ddl);
+      continue;
+    }
+    snprintf(ddl, sizeof ddl,
+             "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld START WITH %lld",
+             quoted_ident(name).c_str(), n.increment, (long long)min, (long long)max, (long long)start);
+    spi.execute_dynamic(ddl);
+    spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + quoted_ident(name) + " TO PUBLIC");
+    // A position below start is "start again" (seqguard_setval to start - increment).
+    if (p.last && *p.last >= start) {
+      pg_try([] { CommandCounterIncrement(); });
+      Oid seq = counter_sequence_oid(name);
+      int64_t last = *p.last;
+      pg_try([&] { DirectFunctionCall2(setval_oid, ObjectIdGetDatum(seq), Int64GetDatum(last)); });
+    }
+    std::vector<Param> params = key;
+    params.push_back(Param::text(name));
+    spi.execute("UPDATE seqguard.counters SET last_value = NULL, sequence_name = $4::pg_catalog.name "
+                "WHERE series OPERATOR(pg_catalog.=) $1 AND scope OPERATOR(pg_catalog.=) $2 "
+                "AND period OPERATOR(pg_catalog.=) $3",
+                params);
+  }
+  forget_definition(o.name);
+  invalidate_series_caches();
+}
+
+bool revert_if_last(const std::string& series, std::string_view id) {
+  std::shared_ptr<const SeriesDef> sp = load_series(series, Access::admin);
+  const SeriesDef& s = *sp;
+  if (!s.gapless)
+    fail(core::sqlstate::feature_not_supported,
+         "seqguard_revert_if_last: series \"" + series + "\" is fast; only gapless counters can give a number back",
+         "A fast counter's sequence moves outside transactions: moving it back could issue a number that a "
+         "transaction still holds.");
+  std::optional<core::ParsedId> p = s.tpl.parse_id(id);
+  if (!p || p->scope.size() > kMaxScopeBytes) return false;
+  check_writable("seqguard_revert_if_last()");
+  Counter& c = get_counter(sp, p->scope, p->period_key, true);
+  if (!c.last || *c.last != p->value) return false;
+  int64_t back;
+  if (__builtin_sub_overflow(p->value, (int64_t)s.increment, &back)) return false;
+  remember(c);
+  c.last = back;  // start - increment: the counter starts over at start_value
+  c.dirty = true;
+  return true;
 }
 
 std::vector<std::string> series_with_target() {

@@ -30,6 +30,21 @@ struct SeriesOptions {
 };
 
 void create_series(const SeriesOptions& opts);
+
+// seqguard_alter_series: every option not given (nullopt) is kept.
+struct AlterOptions {
+  std::string name;
+  std::optional<bool> gapless;
+  std::optional<int32_t> increment;
+  std::optional<std::string> on_overflow, format, reset, time_zone;
+  std::optional<Oid> target_table;
+  std::optional<std::string> target_column;
+};
+// Changes a series' definition; every counter keeps its position. Waits for the
+// transactions that allocate from the series.
+void alter_series(const AlterOptions& opts);
+// Gives the number `id` back when it is the last its counter issued (gapless only).
+bool revert_if_last(const std::string& series, std::string_view id);
 void drop_series(const std::string& name);
 // Grants or revokes the right to allocate from `series` (role "public": everyone).
 void set_allocate(const std::string& series, const std::string& role, bool grant);
