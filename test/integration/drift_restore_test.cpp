@@ -110,5 +110,28 @@ TEST(DriftRestore, CheckDriftOnThousandsOfFreshTablesCostsWhatTheLoopCosts) {
   EXPECT_EQ(c.must("SELECT count(*) FROM seqguard_check_drift() WHERE status = 'ok'").int8(), kTables);
 }
 
+// A check reads a sequence and its column's extreme in one statement: a column named like
+// a column of the sequence relation must still be read from the table.
+TEST(DriftRestore, ColumnsNamedLikeTheSequencesColumnsAreReadFromTheTable) {
+  Conn c(Cluster::shared().fresh_database("drift_names"));
+  c.must("CREATE TABLE odd (last_value serial, is_called int)");
+  c.must("INSERT INTO odd VALUES (40, 1)");
+  c.must("CREATE SEQUENCE down INCREMENT -1");
+  c.must("CREATE TABLE down_t (log_cnt bigint DEFAULT nextval('down'), last_value int)");
+  c.must("INSERT INTO down_t VALUES (-50, 3)");
+  Result r = c.must(
+      "SELECT table_name::text, column_max, status FROM seqguard_check_drift() ORDER BY table_name::text");
+  ASSERT_EQ(r.rows(), 2);
+  EXPECT_EQ(r.text(0, 0), "down_t");
+  EXPECT_EQ(r.int8(0, 1), -50);
+  EXPECT_EQ(r.text(0, 2), "behind");
+  EXPECT_EQ(r.text(1, 0), "odd");
+  EXPECT_EQ(r.int8(1, 1), 40);
+  EXPECT_EQ(r.text(1, 2), "behind");
+  EXPECT_EQ(c.must("SELECT seqguard_sync_all()").int8(), 2);
+  EXPECT_EQ(c.must("SELECT nextval('odd_last_value_seq')").int8(), 41);
+  EXPECT_EQ(c.must("SELECT nextval('down')").int8(), -51);
+}
+
 }  // namespace
 }  // namespace seqguard::test
