@@ -3,6 +3,11 @@
 -- keeps its position.
 \echo Use "ALTER EXTENSION seqguard UPDATE TO '1.1'" to load this file. \quit
 
+-- Taken first: allocators hold a share lock on seqguard.series for their whole
+-- transaction, so none is in flight while counters change period below, and the next
+-- ones see this script's counters and the definitions of 1.1.
+LOCK TABLE seqguard.series, seqguard.counters IN ACCESS EXCLUSIVE MODE;
+
 -- Allocation privilege: every existing series stays allocatable by PUBLIC.
 ALTER TABLE seqguard.series ADD COLUMN allocators regrole[] NOT NULL DEFAULT '{-}';
 
@@ -69,12 +74,143 @@ BEGIN
   END LOOP;
 END $$;
 
+-- Periods, reset, time zones and if_not_exists for series.
+--
+ALTER TABLE seqguard.series
+    ADD COLUMN reset text CHECK (reset IN ('never', 'yearly', 'fiscal', 'monthly', 'weekly', 'daily')),
+    ADD COLUMN time_zone text;
+
+-- 1.0 restarted a counter with the finest of {YYYY} {YY} {MM} {DD} printed, even when
+-- the enclosing units were not printed: R-{MM}-{seq:3} counted every month apart and
+-- printed R-11-001 again a year later. 1.1 keys such a series by a coarser period (here
+-- one period forever), so its 1.0 counters of one scope become one counter that goes
+-- on past the largest number any of them issued: no ID printed under 1.0 comes again.
+-- Gapless counters keep the largest last_value; fast counters keep the sequence that is
+-- furthest on, and the others' sequences are dropped.
+CREATE FUNCTION seqguard.period_key_1_1(format text, period text) RETURNS text
+AS 'MODULE_PATHNAME', 'seqguard_period_key_1_1' LANGUAGE C STRICT;
+
+DO $convert$
+DECLARE
+    doomed name[];
+    seq name;
+BEGIN
+    WITH mapped AS (
+        SELECT c.series, c.scope, c.period, c.last_value, c.sequence_name,
+               seqguard.period_key_1_1(s.format, c.period) AS new_period,
+               CASE WHEN c.sequence_name IS NULL THEN c.last_value
+                    ELSE (SELECT q.last_value FROM pg_catalog.pg_sequences q
+                           WHERE q.schemaname OPERATOR(pg_catalog.=) 'seqguard'
+                             AND q.sequencename OPERATOR(pg_catalog.=) c.sequence_name)
+               END AS position
+          FROM seqguard.counters c
+          JOIN seqguard.series s ON s.name OPERATOR(pg_catalog.=) c.series
+    ), ranked AS (
+        SELECT m.*,
+               pg_catalog.row_number() OVER w AS rank,
+               pg_catalog.max(m.last_value) OVER (PARTITION BY m.series, m.scope, m.new_period) AS largest
+          FROM mapped m
+        WINDOW w AS (PARTITION BY m.series, m.scope, m.new_period ORDER BY m.position DESC NULLS LAST, m.period)
+    ), gone AS (
+        DELETE FROM seqguard.counters c
+         USING ranked r
+         WHERE r.rank OPERATOR(pg_catalog.>) 1
+           AND c.series OPERATOR(pg_catalog.=) r.series
+           AND c.scope OPERATOR(pg_catalog.=) r.scope
+           AND c.period OPERATOR(pg_catalog.=) r.period
+        RETURNING c.sequence_name
+    ), kept AS (
+        UPDATE seqguard.counters c
+           SET period = r.new_period,
+               last_value = CASE WHEN c.sequence_name IS NULL THEN r.largest ELSE c.last_value END
+          FROM ranked r
+         WHERE r.rank OPERATOR(pg_catalog.=) 1
+           AND r.new_period OPERATOR(pg_catalog.<>) r.period
+           AND c.series OPERATOR(pg_catalog.=) r.series
+           AND c.scope OPERATOR(pg_catalog.=) r.scope
+           AND c.period OPERATOR(pg_catalog.=) r.period
+        RETURNING 1
+    )
+    SELECT pg_catalog.array_agg(g.sequence_name) FILTER (WHERE g.sequence_name IS NOT NULL)
+      INTO doomed
+      FROM gone g, (SELECT pg_catalog.count(*) FROM kept) k;
+    FOREACH seq IN ARRAY COALESCE(doomed, '{}'::name[]) LOOP
+        EXECUTE pg_catalog.format('DROP SEQUENCE IF EXISTS seqguard.%I', seq);
+    END LOOP;
+END
+$convert$;
+
+DROP FUNCTION seqguard.period_key_1_1(text, text);
+
+-- `at` defaults to 'infinity', which stands for "today": in the series' time zone when it
+-- has one, else in the session's TimeZone. (current_date as the default could not be
+-- told apart from a date passed on purpose.)
+CREATE OR REPLACE FUNCTION next_formatted_id(series text, scope text DEFAULT '', at date DEFAULT 'infinity')
+RETURNS text AS 'MODULE_PATHNAME', 'next_formatted_id'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE OR REPLACE FUNCTION seqguard_nextval(series text, scope text DEFAULT '', at date DEFAULT 'infinity')
+RETURNS bigint AS 'MODULE_PATHNAME', 'seqguard_nextval'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE OR REPLACE FUNCTION seqguard_currval(series text, scope text DEFAULT '', at date DEFAULT 'infinity')
+RETURNS bigint AS 'MODULE_PATHNAME', 'seqguard_currval'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE OR REPLACE FUNCTION seqguard_peek(series text, scope text DEFAULT '', at date DEFAULT 'infinity')
+RETURNS text AS 'MODULE_PATHNAME', 'seqguard_peek'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE OR REPLACE FUNCTION seqguard_setval(series text, value bigint, scope text DEFAULT '', at date DEFAULT 'infinity')
+RETURNS bigint AS 'MODULE_PATHNAME', 'seqguard_setval'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+DROP FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name);
+CREATE FUNCTION seqguard_create_series(series text, format text,
+                                       gapless boolean DEFAULT true,
+                                       start_value bigint DEFAULT 1,
+                                       increment integer DEFAULT 1,
+                                       on_overflow text DEFAULT 'widen',
+                                       target_table regclass DEFAULT NULL,
+                                       target_column name DEFAULT NULL,
+                                       reset text DEFAULT NULL,
+                                       time_zone text DEFAULT NULL,
+                                       if_not_exists boolean DEFAULT false)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_create_series'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name, text, text, boolean) FROM PUBLIC;
+
+CREATE OR REPLACE VIEW seqguard_series AS
+SELECT s.name AS series, s.format, s.gapless, s.start_value, s.increment, s.on_overflow,
+       s.target_table, s.target_column, s.created_at, s.allocators, s.reset, s.time_zone
+  FROM seqguard.series s;
+
+-- The parts of an ID the series could have issued; no row when it could not.
+CREATE FUNCTION seqguard_parse_id(series text, id text)
+RETURNS TABLE(scope text, period text, value bigint) AS 'MODULE_PATHNAME', 'seqguard_parse_id'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+-- Changing a series later, and giving its last number back.
+CREATE FUNCTION seqguard_alter_series(series text, gapless boolean DEFAULT NULL, increment integer DEFAULT NULL,
+                                      on_overflow text DEFAULT NULL, format text DEFAULT NULL,
+                                      reset text DEFAULT NULL, time_zone text DEFAULT NULL,
+                                      target_table regclass DEFAULT NULL, target_column name DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_alter_series'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_revert_if_last(series text, id text)
+RETURNS boolean AS 'MODULE_PATHNAME', 'seqguard_revert_if_last'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION seqguard_alter_series(text, boolean, integer, text, text, text, text, regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_revert_if_last(text, text) FROM PUBLIC;
+
 -- Comments on every object, as a fresh 1.1 install sets them (1.0 had none).
 COMMENT ON SCHEMA seqguard IS 'seqguard''s internal state (series, counters, idempotency keys); reached only through the extension''s functions';
-COMMENT ON TABLE seqguard.series IS 'One row per series: its template, mode, start, increment, overflow rule, bound column and allocators; kept by pg_dump';
+COMMENT ON TABLE seqguard.series IS 'One row per series: its template, mode, start, increment, overflow rule, reset, time zone, bound column and allocators; kept by pg_dump';
 COMMENT ON TABLE seqguard.counters IS 'One row per (series, scope, period): a gapless counter''s last value, or the name of a fast counter''s sequence; kept by pg_dump';
 COMMENT ON FUNCTION seqguard_format(text, bigint, text, date) IS 'Renders a template for a value, scope and date without touching any counter';
-COMMENT ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name) IS 'Creates a series of formatted IDs: gapless (default) or fast, optionally bound to the column that stores its IDs';
+COMMENT ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name, text, text, boolean) IS 'Creates a series of formatted IDs: gapless (default) or fast, optionally bound to the column that stores its IDs';
 COMMENT ON FUNCTION seqguard_drop_series(text) IS 'Drops a series with its counters and their sequences';
 COMMENT ON FUNCTION next_formatted_id(text, text, date) IS 'Draws the next number of a series'' counter for the scope and date and returns the formatted ID';
 COMMENT ON FUNCTION seqguard_nextval(text, text, date) IS 'Draws the next number of a series'' counter for the scope and date and returns it as bigint';
@@ -82,6 +218,9 @@ COMMENT ON FUNCTION seqguard_currval(text, text, date) IS 'Gapless: this transac
 COMMENT ON FUNCTION seqguard_peek(text, text, date) IS 'The ID the next draw would return; consumes nothing';
 COMMENT ON FUNCTION seqguard_setval(text, bigint, text, date) IS 'Sets a counter so that value + increment is the next number';
 COMMENT ON FUNCTION seqguard_sync_series(text) IS 'Moves each counter of a bound series past the largest ID in its column; never backwards; returns how many moved';
+COMMENT ON FUNCTION seqguard_alter_series(text, boolean, integer, text, text, text, text, regclass, name) IS 'Changes a series'' settings (NULL keeps one) without losing any counter''s position';
+COMMENT ON FUNCTION seqguard_revert_if_last(text, text) IS 'Gives a gapless series'' number back when the ID is the last its counter issued; else returns false and changes nothing';
+COMMENT ON FUNCTION seqguard_parse_id(text, text) IS 'Reads an ID of a series back into scope, period and number; no row when it is not one';
 COMMENT ON FUNCTION seqguard_grant_allocate(text, name) IS 'Allows a role (or PUBLIC) and its members to draw numbers from a series';
 COMMENT ON FUNCTION seqguard_revoke_allocate(text, name) IS 'Withdraws a role''s (or PUBLIC''s) right to draw numbers from a series';
 COMMENT ON VIEW seqguard_series IS 'Every series with its settings and allocators';

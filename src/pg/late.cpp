@@ -389,7 +389,8 @@ Datum late_bind_trigger(FunctionCallInfo fcinfo) {
   if (!row.live || !row.column_null) return PointerGetDatum(nullptr);
 
   std::string scope = row.scope ? row.scope : "";
-  int32_t at = pg_call([] { return (int32_t)GetSQLCurrentDate(); });
+  // As a column default that does not pass `at`: today, in the series' time zone if any.
+  int32_t at = DATEVAL_NOEND;
   std::string rendered;
   int64_t value = next_value(series, scope, at, &rendered);
 

@@ -31,6 +31,7 @@
 
 #include "pg/direct.hpp"
 #include "pg/locks.hpp"
+#include "pg/period.hpp"
 #include "pg/sequence.hpp"
 #include "pg/spi.hpp"
 
@@ -63,6 +64,9 @@ struct SeriesDef {
   bool overflow_error;
   Oid target_table;
   std::string target_column;
+  std::optional<std::string> reset;      // as given at creation; NULL: the template's rule
+  std::optional<std::string> time_zone;  // validated IANA name
+  const pg_tz* tz = nullptr;             // of time_zone; PostgreSQL keeps zones for good
   // Roles that may allocate (seqguard_grant_allocate); InvalidOid stands for PUBLIC.
   std::vector<Oid> allocators;
 };
@@ -97,7 +101,6 @@ struct Counter {
 std::unordered_map<std::string, std::shared_ptr<const SeriesDef>> series_cache;
 std::unordered_map<std::string, Oid> fast_sequences;  // key: counter key
 Oid series_relid = InvalidOid;
-bool series_layout_1_0 = false;
 // Fast counters: the last value this session drew from each sequence, for currval (a
 // sequence's own last_value is whichever session drew last). Like PostgreSQL's own
 // currval state it is keyed by the sequence's OID and kept for the session: a dropped
@@ -171,9 +174,6 @@ void on_relcache_invalidation(Datum, Oid relid) {
 void check_caches() {
   Oid schema = catalog().schema;
   Oid relid = pg_call([&] { return get_relname_relid("series", schema); });
-  // A database still at 1.0 (the library was upgraded, ALTER EXTENSION UPDATE not run
-  // yet) has the 1.0 columns only; it keeps working as 1.0 did until it is updated.
-  series_layout_1_0 = pg_call([&] { return get_attnum(relid, "allocators") == InvalidAttrNumber; });
   if (relid == series_relid) return;
   series_cache.clear();
   fast_sequences.clear();
@@ -202,6 +202,15 @@ std::string counter_key(std::string_view series, std::string_view scope, std::st
        "Create it with seqguard_create_series().");
 }
 
+// Whether seqguard.series has the columns of 1.1. The library is replaced before
+// `ALTER EXTENSION seqguard UPDATE` runs: until then a 1.0 database has the 1.0 columns
+// only, its counters are keyed by 1.0's periods, and it must go on working as 1.0 did.
+// Asked each time a definition is loaded (after the series table's lock), not once per
+// transaction: the update's invalidation arrives with that lock.
+bool series_table_is_1_1(Oid relid) {
+  return pg_call([&] { return get_attnum(relid, "time_zone"); }) != InvalidAttrNumber;
+}
+
 // After seqguard.series was invalidated: if this transaction dropped and re-created the
 // extension, what it drew belongs to tables that are gone. Those counters are set
 // aside (a savepoint rollback may bring the old extension back) and every right and
@@ -227,18 +236,20 @@ std::shared_ptr<const SeriesDef> find_series(const std::string& key) {
   auto it = series_cache.find(key);
   if (it != series_cache.end()) return it->second;
 
+  if (series_relid == InvalidOid)
+    series_relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  const bool v1_1 = series_table_is_1_1(series_relid);
   auto def = std::make_shared<SeriesDef>();
   {
     Spi spi;
     uint64_t n = spi.execute(
-        series_layout_1_0
-            ? "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
-              "target_column::pg_catalog.text, '0' "
-              "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1"
-            : "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
-              "target_column::pg_catalog.text, "
-              "pg_catalog.array_to_string(allocators::pg_catalog.oid[], ',') "
-              "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
+        v1_1 ? "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
+               "target_column::pg_catalog.text, "
+               "pg_catalog.array_to_string(allocators::pg_catalog.oid[], ','), reset, time_zone "
+               "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1"
+             : "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
+               "target_column::pg_catalog.text, '0' "
+               "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
         {Param::text(key)}, Snap::latest, true);
     if (n == 0) unknown_series(key);
     def->name = key;
@@ -256,10 +267,23 @@ std::shared_ptr<const SeriesDef> find_series(const std::string& key) {
       def->allocators.push_back((Oid)std::stoul(roles.substr(pos, comma - pos)));
       pos = comma + 1;
     }
+    if (v1_1) {
+      def->reset = spi.get_text(0, 9);
+      def->time_zone = spi.get_text(0, 10);
+    }
   }
+  if (!v1_1)
+    def->tpl.use_1_0_period();
+  else if (def->reset)
+    def->tpl.set_reset(core::period_from_reset(*def->reset));
+  if (def->time_zone) def->tz = load_time_zone(*def->time_zone);
   series_cache[key] = def;
   return def;
 }
+
+// The date an allocation is for: `at` as passed, or today in the series' time zone (the
+// session's when it has none).
+int32_t allocation_date(const SeriesDef& s, int32_t at) { return at_not_passed(at) ? today_in(s.tz) : at; }
 
 // What a call does with a series: allocators and readers of counters need the
 // allocation right; administration functions are guarded by EXECUTE instead.
@@ -296,6 +320,11 @@ std::shared_ptr<const SeriesDef> load_series(std::string_view name, Access acces
     // Allocators share the series lock, so seqguard_drop_series() waits for them and
     // they never write counters for a series that no longer exists. Once per transaction.
     lock_object(LockSpace::series, lock_hash(name), ShareLock);
+    // The series table too, even when the definition is cached: the update to 1.1
+    // rewrites counters' periods under an exclusive lock on it, and taking this lock
+    // delivers the invalidation that makes this backend drop its 1.0 definitions.
+    Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+    if (relid != InvalidOid) pg_try([&] { LockRelationOid(relid, AccessShareLock); });
     lk = series_locks.emplace(key, SeriesLock{GetCurrentTransactionNestLevel(), InvalidOid}).first;
   }
   // The lock wait may have let a new definition in: check again with the one in force.
@@ -872,14 +901,21 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
   }
 }
 
-Counter& counter_for_call(std::string_view series, std::string_view scope, int32_t at, bool lock) {
+// `at` comes back as the date the call is for.
+Counter& counter_for_call(std::string_view series, std::string_view scope, int32_t& at, bool lock) {
   Oid user = GetUserId();
-  if (last_hit.counter != nullptr && last_hit.date == at && last_hit.user == user && last_hit.series == series &&
-      last_hit.scope == scope && (!lock || last_hit.counter->created_level > 0))
-    return *last_hit.counter;
+  if (last_hit.counter != nullptr && last_hit.user == user && last_hit.series == series && last_hit.scope == scope &&
+      (!lock || last_hit.counter->created_level > 0)) {
+    int32_t date = allocation_date(*last_hit.counter->series, at);
+    if (date == last_hit.date) {
+      at = date;
+      return *last_hit.counter;
+    }
+  }
   check_scope(scope);
   std::shared_ptr<const SeriesDef> sp = load_series(series, Access::allocate);
   const SeriesDef& s = *sp;
+  at = allocation_date(s, at);
   std::string period = s.tpl.period_key(to_core_date(at));
   Counter& c = get_counter(sp, std::string(scope), period, lock);
   if (lock || !s.gapless) {
@@ -979,7 +1015,7 @@ void counter_worker_main(Datum arg) {
 
 core::Date to_core_date(int32_t pg_date) {
   if (DATE_NOT_FINITE(pg_date))
-    fail("22008", "seqguard needs a finite date, not infinity");
+    fail("22008", std::string("seqguard needs a finite date, not ") + (DATE_IS_NOBEGIN(pg_date) ? "-infinity" : "infinity"));
   core::Date d = core::date_from_unix_days((int64_t)pg_date + 10957);
   if (d.year < 1 || d.year > 9999) fail("22008", "date out of range for seqguard: years 1 to 9999");
   return d;
@@ -1005,7 +1041,7 @@ std::optional<int64_t> current_value(std::string_view series, std::string_view s
   check_scope(scope);
   std::shared_ptr<const SeriesDef> sp = load_series(series, Access::allocate);
   const SeriesDef& s = *sp;
-  std::string period = s.tpl.period_key(to_core_date(at));
+  std::string period = s.tpl.period_key(to_core_date(allocation_date(s, at)));
   if (s.gapless) {
     if (const Counter* c = held_counter(s, scope, period)) return c->last;
     return read_stored(s, scope, period).last;
@@ -1022,7 +1058,7 @@ std::string peek(std::string_view series, std::string_view scope, int32_t at) {
   check_scope(scope);
   std::shared_ptr<const SeriesDef> sp = load_series(series, Access::allocate);
   const SeriesDef& s = *sp;
-  core::Date date = to_core_date(at);
+  core::Date date = to_core_date(allocation_date(s, at));
   std::string period = s.tpl.period_key(date);
   const Counter* c = held_counter(s, scope, period);
   int64_t next = c ? advance(s, c->last) : read_stored(s, scope, period).next(s);
@@ -1033,7 +1069,7 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
   check_scope(scope);
   std::shared_ptr<const SeriesDef> sp = load_series(series, Access::admin);
   const SeriesDef& s = *sp;
-  std::string period = s.tpl.period_key(to_core_date(at));
+  std::string period = s.tpl.period_key(to_core_date(allocation_date(s, at)));
   int64_t floor;
   if (__builtin_sub_overflow(s.start, (int64_t)s.increment, &floor)) floor = INT64_MIN;
   if (value < floor)
@@ -1062,10 +1098,9 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
   return value;
 }
 
-void create_series(const SeriesOptions& o) {
+// The template of a definition, checked as creation and alteration both need it.
+core::Template validated_template(const SeriesOptions& o) {
   using core::sqlstate::invalid_parameter_value;
-  if (o.name.empty() || o.name.size() > 200)
-    fail(invalid_parameter_value, "series name must be 1 to 200 characters");
   core::Template tpl = core::Template::parse(o.format);
   // sync parses stored IDs back with the template, recursing once per part: bound the
   // template here so that no stored series can make a backend run out of stack.
@@ -1089,20 +1124,79 @@ void create_series(const SeriesOptions& o) {
       fail(core::sqlstate::undefined_column, "column \"" + *o.target_column + "\" of relation " +
                                                  qualified_name(o.target_table) + " does not exist");
   }
+  if (o.reset) tpl.set_reset(core::period_from_reset(*o.reset));
+  return tpl;
+}
+
+void create_series(const SeriesOptions& o) {
+  using core::sqlstate::invalid_parameter_value;
+  if (o.name.empty() || o.name.size() > 200)
+    fail(invalid_parameter_value, "series name must be 1 to 200 characters");
+  core::Template tpl = validated_template(o);
+  std::optional<std::string> time_zone;
+  if (o.time_zone) time_zone = canonical_time_zone(*o.time_zone);
+  Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  const bool v1_1 = series_table_is_1_1(relid);
+  if (!v1_1 && tpl.uses_1_1_tokens())
+    fail(core::sqlstate::feature_not_supported,
+         "template \"" + o.format + "\" needs seqguard 1.1, and this database has seqguard 1.0",
+         {}, "Run ALTER EXTENSION seqguard UPDATE first.");
   check_writable("seqguard_create_series()");
   lock_object(LockSpace::series, lock_hash(o.name), ExclusiveLock);
   Spi spi;
-  if (spi.execute("SELECT 1 FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1", {Param::text(o.name)},
-                  Snap::latest, true) > 0)
-    fail(core::sqlstate::duplicate_object, "series \"" + o.name + "\" already exists");
-  spi.execute(
-      "INSERT INTO seqguard.series (name, format, gapless, start_value, increment, on_overflow, "
-      "target_table, target_column) VALUES ($1, $2, $3, $4, $5, $6, $7::pg_catalog.oid::pg_catalog.regclass, "
-      "$8::pg_catalog.name)",
-      {Param::text(o.name), Param::text(o.format), Param::boolean(o.gapless), Param::int8(o.start_value),
-       Param::int4(o.increment), Param::text(o.on_overflow),
-       o.target_table != InvalidOid ? Param::oid(o.target_table) : Param::null(OIDOID),
-       o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID)});
+  if (v1_1) {
+    if (spi.execute("SELECT format, gapless, start_value, increment, on_overflow, "
+                    "target_table::pg_catalog.oid, target_column::pg_catalog.text, reset, time_zone "
+                    "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
+                    {Param::text(o.name)}, Snap::latest, true) > 0) {
+      // For migrations that run twice: the same definition again is no error.
+      std::vector<std::string> differ;
+      auto same = [&](const char* what, bool equal) {
+        if (!equal) differ.push_back(what);
+      };
+      same("format", spi.get_text(0, 1) == o.format);
+      same("gapless", spi.get_bool(0, 2) == o.gapless);
+      same("start_value", spi.get_int8(0, 3) == o.start_value);
+      same("increment", spi.get_int8(0, 4) == (int64_t)o.increment);
+      same("on_overflow", spi.get_text(0, 5) == o.on_overflow);
+      same("target_table", spi.get_oid(0, 6).value_or(InvalidOid) == o.target_table);
+      same("target_column", spi.get_text(0, 7) == o.target_column);
+      same("reset", spi.get_text(0, 8) == o.reset);
+      same("time_zone", spi.get_text(0, 9) == time_zone);
+      if (o.if_not_exists && differ.empty()) {
+        std::string msg = "series \"" + o.name + "\" already exists, skipping";
+        pg_try([&] { ereport(NOTICE, (errcode(ERRCODE_DUPLICATE_OBJECT), errmsg_internal("%s", msg.c_str()))); });
+        return;
+      }
+      std::string list;
+      for (const std::string& d : differ) list += (list.empty() ? "" : ", ") + d;
+      fail(core::sqlstate::duplicate_object, "series \"" + o.name + "\" already exists",
+           o.if_not_exists ? "It was created with a different " + list + "." : std::string(),
+           o.if_not_exists ? "Drop it first, or give the same definition." : std::string());
+    }
+    spi.execute(
+        "INSERT INTO seqguard.series (name, format, gapless, start_value, increment, on_overflow, "
+        "target_table, target_column, reset, time_zone) VALUES ($1, $2, $3, $4, $5, $6, "
+        "$7::pg_catalog.oid::pg_catalog.regclass, $8::pg_catalog.name, $9, $10)",
+        {Param::text(o.name), Param::text(o.format), Param::boolean(o.gapless), Param::int8(o.start_value),
+         Param::int4(o.increment), Param::text(o.on_overflow),
+         o.target_table != InvalidOid ? Param::oid(o.target_table) : Param::null(OIDOID),
+         o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID),
+         o.reset ? Param::text(*o.reset) : Param::null(TEXTOID),
+         time_zone ? Param::text(*time_zone) : Param::null(TEXTOID)});
+  } else {
+    if (spi.execute("SELECT 1 FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1", {Param::text(o.name)},
+                    Snap::latest, true) > 0)
+      fail(core::sqlstate::duplicate_object, "series \"" + o.name + "\" already exists");
+    spi.execute(
+        "INSERT INTO seqguard.series (name, format, gapless, start_value, increment, on_overflow, "
+        "target_table, target_column) VALUES ($1, $2, $3, $4, $5, $6, $7::pg_catalog.oid::pg_catalog.regclass, "
+        "$8::pg_catalog.name)",
+        {Param::text(o.name), Param::text(o.format), Param::boolean(o.gapless), Param::int8(o.start_value),
+         Param::int4(o.increment), Param::text(o.on_overflow),
+         o.target_table != InvalidOid ? Param::oid(o.target_table) : Param::null(OIDOID),
+         o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID)});
+  }
   forget_definition(o.name);
   invalidate_series_caches();
   created_here.insert(o.name);
@@ -1153,6 +1247,186 @@ void set_allocate(const std::string& series, const std::string& role, bool grant
   if (n == 0) unknown_series(series);
   forget_definition(series);
   invalidate_series_caches();
+}
+
+std::optional<core::ParsedId> parse_series_id(const std::string& series, std::string_view id) {
+  return find_series(series)->tpl.parse_id(id);
+}
+
+std::string quoted_ident(const std::string& s) {
+  return pg_call([&] { return (const char*)quote_identifier(s.c_str()); });
+}
+
+void alter_series(const AlterOptions& o) {
+  using core::sqlstate::invalid_parameter_value;
+  check_writable("seqguard_alter_series()");
+  Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  if (!series_table_is_1_1(relid))
+    fail(core::sqlstate::feature_not_supported, "seqguard_alter_series needs seqguard 1.1, and this database has 1.0",
+         {}, "Run ALTER EXTENSION seqguard UPDATE first.");
+  // This transaction's own numbers of the series are in memory, keyed the old way.
+  for (auto& [key, c] : counters)
+    if (c.series->name == o.name && c.created_level > 0)
+      fail("55006", "cannot alter series \"" + o.name + "\" in a transaction that has allocated from it", {},
+           "Alter it in a transaction of its own.");
+  // Allocators hold the series' ShareLock until their transactions end: wait for them,
+  // and keep new ones out until this one commits, so that nobody draws across the change.
+  lock_object(LockSpace::series, lock_hash(o.name), ExclusiveLock);
+  Spi spi;
+  if (spi.execute("SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
+                  "target_column::pg_catalog.text, reset, time_zone FROM seqguard.series "
+                  "WHERE name OPERATOR(pg_catalog.=) $1",
+                  {Param::text(o.name)}, Snap::latest, true) == 0)
+    unknown_series(o.name);
+  const std::string old_format = *spi.get_text(0, 1);
+  const bool old_gapless = spi.get_bool(0, 2).value_or(true);
+  const int64_t start = spi.get_int8(0, 3).value_or(1);
+  const std::optional<std::string> old_reset = spi.get_text(0, 8);
+
+  SeriesOptions n;
+  n.name = o.name;
+  n.format = o.format.value_or(old_format);
+  n.gapless = o.gapless.value_or(old_gapless);
+  n.start_value = start;
+  n.increment = o.increment.value_or((int32_t)spi.get_int8(0, 4).value_or(1));
+  n.on_overflow = o.on_overflow.value_or(spi.get_text(0, 5).value_or("widen"));
+  n.target_table = o.target_table.value_or(spi.get_oid(0, 6).value_or(InvalidOid));
+  n.target_column = o.target_column ? o.target_column : spi.get_text(0, 7);
+  if (o.target_table.has_value() != o.target_column.has_value())
+    fail(invalid_parameter_value, "target_table and target_column must be given together");
+  n.reset = o.reset ? o.reset : old_reset;
+  n.time_zone = o.time_zone ? std::optional<std::string>(canonical_time_zone(*o.time_zone)) : spi.get_text(0, 9);
+
+  core::Template tpl = validated_template(n);
+  core::Template old_tpl = core::Template::parse(old_format);
+  if (old_reset) old_tpl.set_reset(core::period_from_reset(*old_reset));
+  // Counters are keyed by scope and period: a change of either would orphan them.
+  if (tpl.period() != old_tpl.period()) {
+    auto words = [](core::Period p) {
+      return p == core::Period::none ? std::string("in one period forever")
+                                     : std::string("per ") + core::period_name(p);
+    };
+    fail(invalid_parameter_value,
+         "the new definition of series \"" + o.name + "\" would number " + words(tpl.period()) +
+             ", its counters are kept " + words(old_tpl.period()),
+         "A format or reset change must keep the period.");
+  }
+  if (tpl.has_scope() != old_tpl.has_scope())
+    fail(invalid_parameter_value, "the new format of series \"" + o.name + "\" must " +
+                                      (old_tpl.has_scope() ? "keep" : "not add") + " {scope}",
+         "Counters are kept per scope; IDs of different scopes must stay apart.");
+
+  // Every counter keeps its position: read them all (fast ones from their sequences).
+  struct Position {
+    std::string scope, period;
+    std::optional<int64_t> last;
+    std::optional<std::string> sequence;
+  };
+  std::vector<Position> positions;
+  uint64_t rows = spi.execute(
+      "SELECT scope, period, last_value, sequence_name::pg_catalog.text FROM seqguard.counters "
+      "WHERE series OPERATOR(pg_catalog.=) $1 ORDER BY scope, period",
+      {Param::text(o.name)}, Snap::latest, true);
+  for (uint64_t i = 0; i < rows; i++)
+    positions.push_back(Position{*spi.get_text(i, 1), *spi.get_text(i, 2), spi.get_int8(i, 3), spi.get_text(i, 4)});
+  for (Position& p : positions) {
+    if (!p.sequence) continue;
+    Oid seq = counter_sequence_oid(*p.sequence);
+    if (seq == InvalidOid) continue;  // never created here (a replicated row): nothing drawn
+    SequenceState st = read_sequence(spi, seq);
+    p.last = st.is_called ? std::optional<int64_t>(st.last_value) : std::nullopt;
+  }
+  if (n.on_overflow == "error")
+    for (const Position& p : positions)
+      if (p.last && tpl.overflows(*p.last))
+        fail(invalid_parameter_value,
+             "counter (scope '" + p.scope + "', period '" + p.period + "') of series \"" + o.name + "\" is at " +
+                 std::to_string(*p.last) + ", which needs more digits than \"" + n.format + "\" gives");
+
+  spi.execute(
+      "UPDATE seqguard.series SET format = $2, gapless = $3, increment = $4, on_overflow = $5, "
+      "target_table = $6::pg_catalog.oid::pg_catalog.regclass, target_column = $7::pg_catalog.name, reset = $8, "
+      "time_zone = $9 WHERE name OPERATOR(pg_catalog.=) $1",
+      {Param::text(n.name), Param::text(n.format), Param::boolean(n.gapless), Param::int4(n.increment),
+       Param::text(n.on_overflow), n.target_table != InvalidOid ? Param::oid(n.target_table) : Param::null(OIDOID),
+       n.target_column ? Param::text(*n.target_column) : Param::null(TEXTOID),
+       n.reset ? Param::text(*n.reset) : Param::null(TEXTOID),
+       n.time_zone ? Param::text(*n.time_zone) : Param::null(TEXTOID)});
+
+  SeriesDef def;
+  def.name = n.name;
+  def.tpl = tpl;
+  def.gapless = n.gapless;
+  def.start = start;
+  def.increment = n.increment;
+  def.overflow_error = n.on_overflow == "error";
+  for (const Position& p : positions) {
+    std::vector<Param> key = {Param::text(o.name), Param::text(p.scope), Param::text(p.period)};
+    if (n.gapless) {
+      // Fast or gapless before: the row holds the position from now on.
+      std::vector<Param> params = key;
+      params.push_back(p.last ? Param::int8(*p.last) : Param::null(INT8OID));
+      spi.execute("UPDATE seqguard.counters SET last_value = $4, sequence_name = NULL "
+                  "WHERE series OPERATOR(pg_catalog.=) $1 AND scope OPERATOR(pg_catalog.=) $2 "
+                  "AND period OPERATOR(pg_catalog.=) $3",
+                  params);
+      if (p.sequence) spi.execute_dynamic("DROP SEQUENCE IF EXISTS seqguard." + quoted_ident(*p.sequence));
+      continue;
+    }
+    // Fast from now on: a sequence that continues where the counter stands, with the
+    // new step and maximum.
+    std::string name = p.sequence.value_or(fast_sequence_name(counter_key(o.name, p.scope, p.period)));
+    int64_t max = sequence_max(def);
+    int64_t min = start < max ? start : start - 1;
+    char ddl[512];
+    if (p.sequence && counter_sequence_oid(*p.sequence) != InvalidOid) {
+      snprintf(ddl, sizeof ddl, "ALTER SEQUENCE seqguard.%s INCREMENT BY %d MINVALUE %lld MAXVALUE %lld",
+               quoted_ident(name).c_str(), n.increment, (long long)min, (long long)max);
+      spi.execute_dynamic(ddl);
+      continue;
+    }
+    snprintf(ddl, sizeof ddl,
+             "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld START WITH %lld",
+             quoted_ident(name).c_str(), n.increment, (long long)min, (long long)max, (long long)start);
+    spi.execute_dynamic(ddl);
+    spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + quoted_ident(name) + " TO PUBLIC");
+    // A position below start is "start again" (seqguard_setval to start - increment).
+    if (p.last && *p.last >= start) {
+      pg_try([] { CommandCounterIncrement(); });
+      Oid seq = counter_sequence_oid(name);
+      int64_t last = *p.last;
+      pg_try([&] { DirectFunctionCall2(setval_oid, ObjectIdGetDatum(seq), Int64GetDatum(last)); });
+    }
+    std::vector<Param> params = key;
+    params.push_back(Param::text(name));
+    spi.execute("UPDATE seqguard.counters SET last_value = NULL, sequence_name = $4::pg_catalog.name "
+                "WHERE series OPERATOR(pg_catalog.=) $1 AND scope OPERATOR(pg_catalog.=) $2 "
+                "AND period OPERATOR(pg_catalog.=) $3",
+                params);
+  }
+  forget_definition(o.name);
+  invalidate_series_caches();
+}
+
+bool revert_if_last(const std::string& series, std::string_view id) {
+  std::shared_ptr<const SeriesDef> sp = load_series(series, Access::admin);
+  const SeriesDef& s = *sp;
+  if (!s.gapless)
+    fail(core::sqlstate::feature_not_supported,
+         "seqguard_revert_if_last: series \"" + series + "\" is fast; only gapless counters can give a number back",
+         "A fast counter's sequence moves outside transactions: moving it back could issue a number that a "
+         "transaction still holds.");
+  std::optional<core::ParsedId> p = s.tpl.parse_id(id);
+  if (!p || p->scope.size() > kMaxScopeBytes) return false;
+  check_writable("seqguard_revert_if_last()");
+  Counter& c = get_counter(sp, p->scope, p->period_key, true);
+  if (!c.last || *c.last != p->value) return false;
+  int64_t back;
+  if (__builtin_sub_overflow(p->value, (int64_t)s.increment, &back)) return false;
+  remember(c);
+  c.last = back;  // start - increment: the counter starts over at start_value
+  c.dirty = true;
+  return true;
 }
 
 std::vector<std::string> series_with_target() {

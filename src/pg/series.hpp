@@ -24,9 +24,27 @@ struct SeriesOptions {
   std::string on_overflow;
   Oid target_table;           // InvalidOid when none
   std::optional<std::string> target_column;
+  std::optional<std::string> reset;      // NULL: the period the template's tokens give
+  std::optional<std::string> time_zone;  // NULL: the session's TimeZone at each call
+  bool if_not_exists = false;
 };
 
 void create_series(const SeriesOptions& opts);
+
+// seqguard_alter_series: every option not given (nullopt) is kept.
+struct AlterOptions {
+  std::string name;
+  std::optional<bool> gapless;
+  std::optional<int32_t> increment;
+  std::optional<std::string> on_overflow, format, reset, time_zone;
+  std::optional<Oid> target_table;
+  std::optional<std::string> target_column;
+};
+// Changes a series' definition; every counter keeps its position. Waits for the
+// transactions that allocate from the series.
+void alter_series(const AlterOptions& opts);
+// Gives the number `id` back when it is the last its counter issued (gapless only).
+bool revert_if_last(const std::string& series, std::string_view id);
 void drop_series(const std::string& name);
 // Grants or revokes the right to allocate from `series` (role "public": everyone).
 void set_allocate(const std::string& series, const std::string& role, bool grant);
@@ -40,6 +58,9 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
 // found in its target column; never backwards. With `dry_run`, only reports (NOTICE)
 // what it would move. Returns the number of counters moved (or that would move).
 int32_t sync_series(const std::string& series, bool dry_run = false);
+
+// The scope, period and number of an ID that `series` could have issued, if it could.
+std::optional<core::ParsedId> parse_series_id(const std::string& series, std::string_view id);
 
 // Names of the series that have a target column (for seqguard_sync_all).
 std::vector<std::string> series_with_target();

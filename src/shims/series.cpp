@@ -53,7 +53,9 @@ Datum setval_fn(FunctionCallInfo fcinfo) {
 }
 
 // seqguard_create_series(series, format, gapless, start_value, increment, on_overflow,
-//                        target_table, target_column) RETURNS void
+//                        target_table, target_column, reset, time_zone, if_not_exists)
+//   RETURNS void
+// A database still on 1.0 calls it with the first eight arguments.
 Datum create_series_fn(FunctionCallInfo fcinfo) {
   SeriesOptions o;
   o.name = std::string(text_arg(fcinfo, 0, "series"));
@@ -64,6 +66,11 @@ Datum create_series_fn(FunctionCallInfo fcinfo) {
   o.on_overflow = std::string(text_arg(fcinfo, 5, "on_overflow"));
   o.target_table = PG_ARGISNULL(6) ? InvalidOid : PG_GETARG_OID(6);
   if (!PG_ARGISNULL(7)) o.target_column = std::string(NameStr(*PG_GETARG_NAME(7)));
+  if (PG_NARGS() >= 11) {
+    o.reset = opt_text_arg(fcinfo, 8);
+    o.time_zone = opt_text_arg(fcinfo, 9);
+    o.if_not_exists = bool_arg(fcinfo, 10, "if_not_exists");
+  }
   create_series(o);
   PG_RETURN_VOID();
 }
@@ -72,6 +79,28 @@ Datum create_series_fn(FunctionCallInfo fcinfo) {
 Datum drop_series_fn(FunctionCallInfo fcinfo) {
   drop_series(std::string(text_arg(fcinfo, 0, "series")));
   PG_RETURN_VOID();
+}
+
+// seqguard_alter_series(series, gapless, increment, on_overflow, format, reset, time_zone,
+//                       target_table, target_column) RETURNS void
+Datum alter_series_fn(FunctionCallInfo fcinfo) {
+  AlterOptions o;
+  o.name = std::string(text_arg(fcinfo, 0, "series"));
+  if (!PG_ARGISNULL(1)) o.gapless = PG_GETARG_BOOL(1);
+  if (!PG_ARGISNULL(2)) o.increment = PG_GETARG_INT32(2);
+  o.on_overflow = opt_text_arg(fcinfo, 3);
+  o.format = opt_text_arg(fcinfo, 4);
+  o.reset = opt_text_arg(fcinfo, 5);
+  o.time_zone = opt_text_arg(fcinfo, 6);
+  if (!PG_ARGISNULL(7)) o.target_table = PG_GETARG_OID(7);
+  if (!PG_ARGISNULL(8)) o.target_column = std::string(NameStr(*PG_GETARG_NAME(8)));
+  alter_series(o);
+  PG_RETURN_VOID();
+}
+
+// seqguard_revert_if_last(series text, id text) RETURNS boolean
+Datum revert_if_last_fn(FunctionCallInfo fcinfo) {
+  return BoolGetDatum(revert_if_last(std::string(text_arg(fcinfo, 0, "series")), text_arg(fcinfo, 1, "id")));
 }
 
 // seqguard_grant_allocate(series text, role name) RETURNS void
@@ -106,6 +135,8 @@ SEQGUARD_FUNCTION(seqguard_create_series, seqguard::pg::create_series_fn)
 SEQGUARD_FUNCTION(seqguard_drop_series, seqguard::pg::drop_series_fn)
 SEQGUARD_FUNCTION(seqguard_sync_series, seqguard::pg::sync_series_fn)
 SEQGUARD_FUNCTION(seqguard_grant_allocate, seqguard::pg::grant_allocate_fn)
+SEQGUARD_FUNCTION(seqguard_alter_series, seqguard::pg::alter_series_fn)
+SEQGUARD_FUNCTION(seqguard_revert_if_last, seqguard::pg::revert_if_last_fn)
 SEQGUARD_FUNCTION(seqguard_revoke_allocate, seqguard::pg::revoke_allocate_fn)
 
 // Background worker entry: creates a new fast counter and commits at once.
