@@ -194,27 +194,27 @@ SELECT doc_id, note FROM renamed;
 -- must be the caller's own. A role that may only INSERT still gets its numbers: the
 -- trigger writes them as the table's owner, even through row-level security forced on
 -- that owner (no policy lets anyone UPDATE this table).
-CREATE ROLE late_owner;
-CREATE ROLE late_clerk;
-CREATE ROLE late_admin;
+CREATE ROLE regress_late_owner;
+CREATE ROLE regress_late_clerk;
+CREATE ROLE regress_late_admin;
 CREATE TABLE ledger (id text, note text);
-ALTER TABLE ledger OWNER TO late_owner;
+ALTER TABLE ledger OWNER TO regress_late_owner;
 SELECT seqguard_attach('ledger', 'id', 'DOC');
-GRANT EXECUTE ON FUNCTION seqguard_attach(regclass, name, text, name, text) TO late_admin;
-GRANT EXECUTE ON FUNCTION seqguard_detach(regclass, name) TO late_admin;
-GRANT INSERT, SELECT ON ledger TO late_clerk;
+GRANT EXECUTE ON FUNCTION seqguard_attach(regclass, name, text, name, text) TO regress_late_admin;
+GRANT EXECUTE ON FUNCTION seqguard_detach(regclass, name) TO regress_late_admin;
+GRANT INSERT, SELECT ON ledger TO regress_late_clerk;
 ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
 ALTER TABLE ledger FORCE ROW LEVEL SECURITY;
 CREATE POLICY inserts ON ledger FOR INSERT WITH CHECK (true);
 CREATE POLICY reads ON ledger FOR SELECT USING (true);
-SET ROLE late_clerk;
+SET ROLE regress_late_clerk;
 SELECT pg_temp.err($$SELECT seqguard_attach('ledger', 'note', 'DOC')$$);
 SELECT pg_temp.err($$SELECT seqguard_detach('ledger', 'id')$$);
 SELECT pg_temp.err($$UPDATE ledger SET id = 'x'$$);
 INSERT INTO ledger (note) VALUES ('by a clerk');
 SELECT id, note FROM ledger;
 RESET ROLE;
-SET ROLE late_admin;
+SET ROLE regress_late_admin;
 SELECT pg_temp.err($$SELECT seqguard_detach('ledger', 'id')$$);
 RESET ROLE;
 -- A BEFORE UPDATE trigger that swallows the write: the commit fails, nothing consumed.
@@ -236,6 +236,6 @@ SELECT id, note FROM docs WHERE note IN ('pending', 'after detach') ORDER BY not
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'docs'::regclass AND tgname LIKE 'seqguard%';
 
 DROP TABLE docs, strict_docs, members, parts, bad, renamed, ledger CASCADE;
-DROP OWNED BY late_owner, late_clerk, late_admin;
-DROP ROLE late_owner, late_clerk, late_admin;
+DROP OWNED BY regress_late_owner, regress_late_clerk, regress_late_admin;
+DROP ROLE regress_late_owner, regress_late_clerk, regress_late_admin;
 SELECT seqguard_drop_series(s) FROM unnest(ARRAY['DOC', 'TEAM', 'MEMBER_NO', 'PART']) s;

@@ -149,24 +149,24 @@ SELECT pg_temp.err($$SELECT seqguard_unprotect('no_seq')$$);
 -- Privileges: protect and unprotect are the owner's, on the caller's own tables. A role
 -- that may insert but not setval leaves the sequence where it is (with a WARNING): the
 -- trigger moves only sequences the inserting role may UPDATE.
-CREATE ROLE protect_clerk;
-CREATE ROLE protect_admin;
-GRANT EXECUTE ON FUNCTION seqguard_protect(regclass) TO protect_admin;
-GRANT INSERT, SELECT ON teams TO protect_clerk;
-GRANT USAGE ON SEQUENCE teams_id_seq TO protect_clerk;
-SET ROLE protect_clerk;
+CREATE ROLE regress_protect_clerk;
+CREATE ROLE regress_protect_admin;
+GRANT EXECUTE ON FUNCTION seqguard_protect(regclass) TO regress_protect_admin;
+GRANT INSERT, SELECT ON teams TO regress_protect_clerk;
+GRANT USAGE ON SEQUENCE teams_id_seq TO regress_protect_clerk;
+SET ROLE regress_protect_clerk;
 SELECT pg_temp.err($$SELECT seqguard_protect('teams')$$);
 SELECT pg_temp.err($$SELECT seqguard_unprotect('teams')$$);
 SELECT pg_temp.err($$SELECT setval('teams_id_seq', 1000)$$);
 INSERT INTO teams (id, name) VALUES (1000, 'by a clerk');
 INSERT INTO teams (name) VALUES ('next') RETURNING id;
 RESET ROLE;
-GRANT UPDATE ON SEQUENCE teams_id_seq TO protect_clerk;
-SET ROLE protect_clerk;
+GRANT UPDATE ON SEQUENCE teams_id_seq TO regress_protect_clerk;
+SET ROLE regress_protect_clerk;
 INSERT INTO teams (id, name) VALUES (1001, 'by a clerk who may setval');
 INSERT INTO teams (name) VALUES ('next') RETURNING id;
 RESET ROLE;
-SET ROLE protect_admin;
+SET ROLE regress_protect_admin;
 SELECT pg_temp.err($$SELECT seqguard_protect('teams')$$);
 RESET ROLE;
 
@@ -180,5 +180,5 @@ SELECT pg_temp.next_of('teams_id_seq');
 
 DROP TABLE teams, tracks, fixed, orders, refunds, downs, loose, events, drifted, no_seq CASCADE;
 DROP SEQUENCE shared_ids, down_ids;
-DROP OWNED BY protect_clerk, protect_admin;
-DROP ROLE protect_clerk, protect_admin;
+DROP OWNED BY regress_protect_clerk, regress_protect_admin;
+DROP ROLE regress_protect_clerk, regress_protect_admin;

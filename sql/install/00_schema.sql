@@ -7,3 +7,6 @@
 -- functions, which switch to the owner for their own, fully qualified queries.
 CREATE SCHEMA seqguard;
 REVOKE ALL ON SCHEMA seqguard FROM PUBLIC;
+
+-- What \dx+, \df+ and \d+ show; the update script sets the same text.
+COMMENT ON SCHEMA seqguard IS 'seqguard''s internal state (series, counters, idempotency keys); reached only through the extension''s functions';

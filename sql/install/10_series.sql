@@ -141,3 +141,23 @@ REVOKE ALL ON FUNCTION seqguard_revoke_allocate(text, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_alter_series(text, boolean, integer, text, text, text, text, regclass, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_revert_if_last(text, text) FROM PUBLIC;
 GRANT SELECT ON seqguard_series, seqguard_counters TO PUBLIC;
+
+-- What \dx+, \df+ and \d+ show; the update script sets the same text.
+COMMENT ON TABLE seqguard.series IS 'One row per series: its template, mode, start, increment, overflow rule, reset, time zone, bound column and allocators; kept by pg_dump';
+COMMENT ON TABLE seqguard.counters IS 'One row per (series, scope, period): a gapless counter''s last value, or the name of a fast counter''s sequence; kept by pg_dump';
+COMMENT ON FUNCTION seqguard_format(text, bigint, text, date) IS 'Renders a template for a value, scope and date without touching any counter';
+COMMENT ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name, text, text, boolean) IS 'Creates a series of formatted IDs: gapless (default) or fast, optionally bound to the column that stores its IDs';
+COMMENT ON FUNCTION seqguard_drop_series(text) IS 'Drops a series with its counters and their sequences';
+COMMENT ON FUNCTION next_formatted_id(text, text, date) IS 'Draws the next number of a series'' counter for the scope and date and returns the formatted ID';
+COMMENT ON FUNCTION seqguard_nextval(text, text, date) IS 'Draws the next number of a series'' counter for the scope and date and returns it as bigint';
+COMMENT ON FUNCTION seqguard_currval(text, text, date) IS 'Gapless: this transaction''s last number, else the last committed one; fast: this session''s last number; NULL when none';
+COMMENT ON FUNCTION seqguard_peek(text, text, date) IS 'The ID the next draw would return; consumes nothing';
+COMMENT ON FUNCTION seqguard_setval(text, bigint, text, date) IS 'Sets a counter so that value + increment is the next number';
+COMMENT ON FUNCTION seqguard_sync_series(text) IS 'Moves each counter of a bound series past the largest ID in its column; never backwards; returns how many moved';
+COMMENT ON FUNCTION seqguard_alter_series(text, boolean, integer, text, text, text, text, regclass, name) IS 'Changes a series'' settings (NULL keeps one) without losing any counter''s position';
+COMMENT ON FUNCTION seqguard_revert_if_last(text, text) IS 'Gives a gapless series'' number back when the ID is the last its counter issued; else returns false and changes nothing';
+COMMENT ON FUNCTION seqguard_parse_id(text, text) IS 'Reads an ID of a series back into scope, period and number; no row when it is not one';
+COMMENT ON FUNCTION seqguard_grant_allocate(text, name) IS 'Allows a role (or PUBLIC) and its members to draw numbers from a series';
+COMMENT ON FUNCTION seqguard_revoke_allocate(text, name) IS 'Withdraws a role''s (or PUBLIC''s) right to draw numbers from a series';
+COMMENT ON VIEW seqguard_series IS 'Every series with its settings and allocators';
+COMMENT ON VIEW seqguard_counters IS 'Counters of the series the current role may allocate from: series, scope, period, last value';

@@ -65,3 +65,13 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- Privileges: every role may use the registry for its own keys (the functions are
 -- executable by PUBLIC by default); no role but the owner can read the table.
+
+-- What \dx+, \df+ and \d+ show; the update script sets the same text.
+COMMENT ON TABLE seqguard.idem_keys IS 'One row per (role, idempotency key): the current attempt''s status, job, lease and outcome; kept by pg_dump';
+COMMENT ON SEQUENCE seqguard.idem_job_id IS 'Job ids of idempotency-key attempts, unique for the life of the database';
+COMMENT ON FUNCTION seqguard_idem_begin(text, text, interval, interval, boolean) IS 'Starts the job of an idempotency key, or replays its outcome, or reports it in progress';
+COMMENT ON FUNCTION seqguard_idem_complete(text, bigint, jsonb) IS 'Records the result of a key''s job; later begins replay it';
+COMMENT ON FUNCTION seqguard_idem_fail(text, bigint, text) IS 'Records that a key''s job failed; a later begin retries it';
+COMMENT ON FUNCTION seqguard_idem_heartbeat(text, bigint, interval) IS 'Extends the lease of a key''s job in progress';
+COMMENT ON FUNCTION seqguard_idem_get(text) IS 'The current state of one of the caller''s idempotency keys';
+COMMENT ON FUNCTION seqguard_idem_purge() IS 'Deletes expired idempotency keys (every role''s for the extension owner, else the caller''s); returns how many';

@@ -46,3 +46,12 @@ REVOKE ALL ON FUNCTION seqguard_unprotect(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard.late_bind() FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard.late_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard.protect_sequences() FROM PUBLIC;
+
+-- What \dx+, \df+ and \d+ show; the update script sets the same text.
+COMMENT ON FUNCTION seqguard.late_bind() IS 'Trigger function of late-bound columns: draws the gapless number at commit and writes it into the row';
+COMMENT ON FUNCTION seqguard.late_guard() IS 'Trigger function of late-bound columns: refuses or ignores an UPDATE that would change an assigned number';
+COMMENT ON FUNCTION seqguard_attach(regclass, name, text, name, text) IS 'Makes a column late-bound: its gapless number is drawn from a series when the inserting transaction commits';
+COMMENT ON FUNCTION seqguard_detach(regclass, name) IS 'Removes a column''s late-bound triggers; the numbers already written stay';
+COMMENT ON FUNCTION seqguard.protect_sequences() IS 'Trigger function of protected tables: moves sequences past explicit values an INSERT wrote';
+COMMENT ON FUNCTION seqguard_protect(regclass) IS 'Protects a table''s sequences from drift: an INSERT with explicit IDs moves them past the values';
+COMMENT ON FUNCTION seqguard_unprotect(regclass) IS 'Removes a table''s sequence protection';
