@@ -2,3 +2,36 @@
 -- install makes (scripts/check-versions --server compares them), and every counter
 -- keeps its position.
 \echo Use "ALTER EXTENSION seqguard UPDATE TO '1.1'" to load this file. \quit
+
+-- Allocation privilege: every existing series stays allocatable by PUBLIC.
+ALTER TABLE seqguard.series ADD COLUMN allocators regrole[] NOT NULL DEFAULT '{-}';
+
+CREATE FUNCTION seqguard_grant_allocate(series text, role name)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_grant_allocate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_revoke_allocate(series text, role name)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_revoke_allocate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION seqguard_grant_allocate(text, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_revoke_allocate(text, name) FROM PUBLIC;
+
+CREATE OR REPLACE VIEW seqguard_series AS
+SELECT s.name AS series, s.format, s.gapless, s.start_value, s.increment, s.on_overflow,
+       s.target_table, s.target_column, s.created_at, s.allocators
+  FROM seqguard.series s;
+
+CREATE OR REPLACE VIEW seqguard_counters AS
+SELECT c.series, c.scope, c.period,
+       CASE WHEN c.sequence_name IS NULL THEN c.last_value ELSE q.last_value END AS last_value
+  FROM seqguard.counters c
+  JOIN seqguard.series s ON s.name OPERATOR(pg_catalog.=) c.series
+  LEFT JOIN pg_catalog.pg_sequences q
+         ON q.schemaname OPERATOR(pg_catalog.=) 'seqguard'
+        AND q.sequencename OPERATOR(pg_catalog.=) c.sequence_name
+ WHERE EXISTS (SELECT FROM pg_catalog.unnest(s.allocators::pg_catalog.oid[]) a(r)
+                WHERE a.r OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+                   OR pg_catalog.pg_has_role(a.r, 'USAGE'))
+    OR pg_catalog.pg_has_role((SELECT n.nspowner FROM pg_catalog.pg_namespace n
+                                WHERE n.nspname OPERATOR(pg_catalog.=) 'seqguard'), 'USAGE');

@@ -10,6 +10,9 @@ CREATE TABLE seqguard.series (
     target_table  regclass,
     target_column name,
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- Roles that may allocate ('-' is PUBLIC). regrole, so that pg_dump writes role
+    -- names and a restore into another cluster finds the same roles.
+    allocators    regrole[] NOT NULL DEFAULT '{-}',
     CHECK ((target_table IS NULL) = (target_column IS NULL))
 );
 
@@ -71,19 +74,35 @@ CREATE FUNCTION seqguard_sync_series(series text)
 RETURNS integer AS 'MODULE_PATHNAME', 'seqguard_sync_series'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+CREATE FUNCTION seqguard_grant_allocate(series text, role name)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_grant_allocate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_revoke_allocate(series text, role name)
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_revoke_allocate'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 CREATE VIEW seqguard_series AS
 SELECT s.name AS series, s.format, s.gapless, s.start_value, s.increment, s.on_overflow,
-       s.target_table, s.target_column, s.created_at
+       s.target_table, s.target_column, s.created_at, s.allocators
   FROM seqguard.series s;
 
--- Fast counters report their sequence's last value (NULL until first used).
+-- Fast counters report their sequence's last value (NULL until first used). A role sees
+-- the counters of the series it may allocate from, as the functions decide it: PUBLIC,
+-- a role it has the privileges of, or the extension's owner (superusers included).
 CREATE VIEW seqguard_counters AS
 SELECT c.series, c.scope, c.period,
        CASE WHEN c.sequence_name IS NULL THEN c.last_value ELSE q.last_value END AS last_value
   FROM seqguard.counters c
+  JOIN seqguard.series s ON s.name OPERATOR(pg_catalog.=) c.series
   LEFT JOIN pg_catalog.pg_sequences q
          ON q.schemaname OPERATOR(pg_catalog.=) 'seqguard'
-        AND q.sequencename OPERATOR(pg_catalog.=) c.sequence_name;
+        AND q.sequencename OPERATOR(pg_catalog.=) c.sequence_name
+ WHERE EXISTS (SELECT FROM pg_catalog.unnest(s.allocators::pg_catalog.oid[]) a(r)
+                WHERE a.r OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+                   OR pg_catalog.pg_has_role(a.r, 'USAGE'))
+    OR pg_catalog.pg_has_role((SELECT n.nspowner FROM pg_catalog.pg_namespace n
+                                WHERE n.nspname OPERATOR(pg_catalog.=) 'seqguard'), 'USAGE');
 
 -- Privileges: anyone may allocate, format and look; only the extension owner (or the
 -- roles it grants EXECUTE to) may create, drop, set or sync series.
@@ -91,4 +110,6 @@ REVOKE ALL ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integ
 REVOKE ALL ON FUNCTION seqguard_drop_series(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_setval(text, bigint, text, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_sync_series(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_grant_allocate(text, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_revoke_allocate(text, name) FROM PUBLIC;
 GRANT SELECT ON seqguard_series, seqguard_counters TO PUBLIC;

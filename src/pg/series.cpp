@@ -35,6 +35,7 @@
 
 extern "C" {
 #include "access/stratnum.h"
+#include "utils/acl.h"
 #include "commands/sequence.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -53,6 +54,8 @@ struct SeriesDef {
   bool overflow_error;
   Oid target_table;
   std::string target_column;
+  // Roles that may allocate (seqguard_grant_allocate); InvalidOid stands for PUBLIC.
+  std::vector<Oid> allocators;
 };
 
 struct Save {
@@ -75,18 +78,47 @@ struct Counter {
 };
 
 // Kept across transactions: series definitions and the sequences of fast counters. They
-// change only through seqguard_create_series()/seqguard_drop_series(), which send a
-// relcache invalidation for seqguard.series at commit; every backend then drops its
-// copies (on_relcache_invalidation). A transaction that already uses a definition keeps
-// its own reference, so a flush in the middle of a call never leaves one dangling.
+// change only through the functions that write seqguard.series, which send a relcache
+// invalidation for it at commit; every backend then drops its copies
+// (on_relcache_invalidation). A DROP and CREATE EXTENSION gives seqguard.series a new
+// OID whose invalidations the old one would never match, so each transaction also
+// compares the table's current OID with the one the caches were filled from
+// (check_caches). A transaction that already uses a definition keeps its own
+// reference, so a flush in the middle of a call never leaves one dangling.
 std::unordered_map<std::string, std::shared_ptr<const SeriesDef>> series_cache;
 std::unordered_map<std::string, Oid> fast_sequences;  // key: counter key
 Oid series_relid = InvalidOid;
+// Fast counters: the last value this session drew from each sequence, for currval (a
+// sequence's own last_value is whichever session drew last). Like PostgreSQL's own
+// currval state it is keyed by the sequence's OID and kept for the session: a dropped
+// and re-created series has a new sequence, so it starts with no value.
+std::unordered_map<Oid, int64_t> fast_last;
 
 // Everything below lives for one transaction.
 std::map<std::string, Counter> counters;  // key: series \0 scope \0 period
-// Series whose ShareLock this transaction holds, with the nest level that took it.
-std::unordered_map<std::string, int> series_locks;
+// Series whose ShareLock this transaction holds: the nest level that took it, and the
+// role whose right to allocate was checked last (a role's right, once checked, holds
+// for the rest of the transaction, as table privileges do for a running statement).
+struct SeriesLock {
+  int level;
+  Oid allowed_user;
+};
+std::unordered_map<std::string, SeriesLock> series_locks;
+// Counters of series dropped by this transaction, with the nest level of the drop: if
+// that subtransaction rolls back, the series is back and so must be what this
+// transaction drew from it, or its numbers would be issued again.
+// A DROP EXTENSION and CREATE EXTENSION inside the transaction sets all of them aside
+// the same way (the schema they belong to is gone).
+struct Dropped {
+  int level;
+  std::map<std::string, Counter> counters;
+  Oid schema;  // the `seqguard` schema they belong to
+};
+std::vector<Dropped> dropped;
+// The `seqguard` schema the counters above belong to, and whether an invalidation of
+// seqguard.series since the last call means it may have been dropped and re-created.
+Oid counters_schema = InvalidOid;
+bool catalog_suspect = false;
 
 // The last counter used, so that a bulk INSERT ... SELECT with one series pays one
 // comparison per row, not a hash of three strings.
@@ -94,27 +126,48 @@ struct LastHit {
   std::string series;
   std::string scope;
   int32_t date = 0;
+  Oid user = InvalidOid;
   Counter* counter = nullptr;
 } last_hit;
 
 void forget_transaction_state() noexcept {
   counters.clear();
   series_locks.clear();
+  dropped.clear();
   last_hit.counter = nullptr;
+  counters_schema = InvalidOid;
+  catalog_suspect = false;
   reset_catalog_cache();
 }
 
 void on_relcache_invalidation(Datum, Oid relid) {
   bool ours = relid == InvalidOid || relid == series_relid;
+  if (ours) {
+    // Only flags: callers may hold references into the counters right now.
+    catalog_suspect = true;
+    last_hit.counter = nullptr;
+  }
   for (auto& [key, seq] : fast_sequences) ours = ours || seq == relid;
   if (!ours) return;
   series_cache.clear();
   fast_sequences.clear();
 }
 
+// Empties the caches when seqguard.series is not the table they were filled from.
+void check_caches() {
+  Oid schema = catalog().schema;
+  Oid relid = pg_call([&] { return get_relname_relid("series", schema); });
+  if (relid == series_relid) return;
+  series_cache.clear();
+  fast_sequences.clear();
+  fast_last.clear();
+  series_relid = relid;
+}
+
 // Makes every backend forget its cached series definitions once this transaction commits.
 void invalidate_series_caches() {
-  Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  Oid schema = catalog().schema;
+  Oid relid = pg_call([&] { return get_relname_relid("series", schema); });
   if (relid != InvalidOid) pg_try([&] { CacheInvalidateRelcacheByRelid(relid); });
 }
 
@@ -132,14 +185,28 @@ std::string counter_key(std::string_view series, std::string_view scope, std::st
        "Create it with seqguard_create_series().");
 }
 
-std::shared_ptr<const SeriesDef> load_series(std::string_view name) {
-  std::string key(name);
-  // Allocators share the series lock, so seqguard_drop_series() waits for them and they
-  // never write counters for a series that no longer exists. Once per transaction.
-  if (series_locks.find(key) == series_locks.end()) {
-    lock_object(LockSpace::series, lock_hash(name), ShareLock);
-    series_locks.emplace(key, GetCurrentTransactionNestLevel());
+// After seqguard.series was invalidated: if this transaction dropped and re-created the
+// extension, what it drew belongs to tables that are gone. Those counters are set
+// aside (a savepoint rollback may bring the old extension back) and every right and
+// definition is looked up afresh.
+void verify_catalog() {
+  catalog_suspect = false;
+  reset_catalog_cache();
+  Oid schema = catalog().schema;
+  if (counters_schema != InvalidOid && schema != counters_schema) {
+    if (!counters.empty())
+      dropped.push_back(Dropped{GetCurrentTransactionNestLevel(), std::move(counters), counters_schema});
+    counters.clear();
+    for (auto& [name, lock] : series_locks) lock.allowed_user = InvalidOid;
   }
+  counters_schema = schema;
+  check_caches();
+}
+
+// The definition of a series, from the cache or from seqguard.series.
+std::shared_ptr<const SeriesDef> find_series(const std::string& key) {
+  if (series_locks.empty()) check_caches();  // once per transaction
+  if (catalog_suspect) verify_catalog();
   auto it = series_cache.find(key);
   if (it != series_cache.end()) return it->second;
 
@@ -148,9 +215,11 @@ std::shared_ptr<const SeriesDef> load_series(std::string_view name) {
     Spi spi;
     uint64_t n = spi.execute(
         "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
-        "target_column::pg_catalog.text FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
+        "target_column::pg_catalog.text, "
+        "pg_catalog.array_to_string(allocators::pg_catalog.oid[], ',') "
+        "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
         {Param::text(key)}, Snap::latest, true);
-    if (n == 0) unknown_series(name);
+    if (n == 0) unknown_series(key);
     def->name = key;
     def->tpl = core::Template::parse(*spi.get_text(0, 1));
     def->gapless = spi.get_bool(0, 2).value_or(true);
@@ -159,11 +228,72 @@ std::shared_ptr<const SeriesDef> load_series(std::string_view name) {
     def->overflow_error = spi.get_text(0, 5).value_or("widen") == "error";
     def->target_table = spi.get_oid(0, 6).value_or(InvalidOid);
     def->target_column = spi.get_text(0, 7).value_or("");
+    std::string roles = spi.get_text(0, 8).value_or("");
+    for (size_t pos = 0; pos < roles.size();) {
+      size_t comma = roles.find(',', pos);
+      if (comma == std::string::npos) comma = roles.size();
+      def->allocators.push_back((Oid)std::stoul(roles.substr(pos, comma - pos)));
+      pos = comma + 1;
+    }
   }
-  if (series_relid == InvalidOid)
-    series_relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
   series_cache[key] = def;
   return def;
+}
+
+// What a call does with a series: allocators and readers of counters need the
+// allocation right; administration functions are guarded by EXECUTE instead.
+enum class Access { allocate, admin };
+
+// Raises 42501 unless `user` may allocate from the series: PUBLIC or one of the roles
+// it was granted to, or the extension's owner (superusers included) that administers it.
+void require_allocate(const SeriesDef& s, Oid user) {
+  for (Oid r : s.allocators)
+    if (r == InvalidOid) return;
+  Oid owner = catalog().owner;
+  const std::vector<Oid>& roles = s.allocators;
+  bool allowed = pg_call([&] {
+    if (has_privs_of_role(user, owner)) return true;
+    for (size_t i = 0; i < roles.size(); i++)
+      if (has_privs_of_role(user, roles[i])) return true;
+    return false;
+  });
+  if (allowed) return;
+  const char* role = pg_call([&] { return (const char*)GetUserNameFromId(user, true); });
+  std::string who = role ? role : std::to_string(user);
+  fail(core::sqlstate::insufficient_privilege, "permission denied for series \"" + s.name + "\"",
+       "Role \"" + who + "\" may not allocate from it.",
+       "The extension's owner can grant it: SELECT seqguard_grant_allocate('" + s.name + "', '" + who + "');");
+}
+
+std::shared_ptr<const SeriesDef> load_series(std::string_view name, Access access) {
+  std::string key(name);
+  Oid user = GetUserId();
+  auto lk = series_locks.find(key);
+  if (lk == series_locks.end()) {
+    // A role without the right must not even queue on the series: check first.
+    if (access == Access::allocate) require_allocate(*find_series(key), user);
+    // Allocators share the series lock, so seqguard_drop_series() waits for them and
+    // they never write counters for a series that no longer exists. Once per transaction.
+    lock_object(LockSpace::series, lock_hash(name), ShareLock);
+    lk = series_locks.emplace(key, SeriesLock{GetCurrentTransactionNestLevel(), InvalidOid}).first;
+  }
+  // The lock wait may have let a new definition in: check again with the one in force.
+  std::shared_ptr<const SeriesDef> def = find_series(key);
+  if (access == Access::allocate && lk->second.allowed_user != user) {
+    require_allocate(*def, user);
+    lk->second.allowed_user = user;
+  }
+  return def;
+}
+
+// Counter keys live in a btree index (at most about 2,700 bytes per entry) and are
+// written at commit: a key that cannot be stored must be refused at the call, not at
+// COMMIT, where the whole transaction would be lost.
+constexpr size_t kMaxScopeBytes = 1024;
+void check_scope(std::string_view scope) {
+  if (scope.size() > kMaxScopeBytes)
+    fail(core::sqlstate::invalid_parameter_value, "scope is too long: " + std::to_string(scope.size()) + " bytes",
+         {}, "A scope is at most " + std::to_string(kMaxScopeBytes) + " bytes.");
 }
 
 int64_t sequence_max(const SeriesDef& s) {
@@ -275,11 +405,15 @@ Oid fast_sequence(Counter& c, const std::string& key) {
       std::string seqname = fast_sequence_name(key);
       Spi spi;
       char ddl[512];
-      // create_series() made sure that start fits under the maximum.
+      // create_series() made sure that start fits under the maximum. A sequence needs
+      // MINVALUE < MAXVALUE: when start is the maximum itself ({seq:1} from 9), the floor
+      // goes one lower, which nextval never returns since it starts at start.
+      int64_t max = sequence_max(s);
+      int64_t min = s.start < max ? s.start : s.start - 1;
       snprintf(ddl, sizeof ddl,
                "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld "
                "START WITH %lld",
-               seqname.c_str(), s.increment, (long long)s.start, (long long)sequence_max(s), (long long)s.start);
+               seqname.c_str(), s.increment, (long long)min, (long long)max, (long long)s.start);
       spi.execute_dynamic(ddl);
       // Sequence values are no secret; this lets seqguard_counters show them to everyone.
       spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + seqname + " TO PUBLIC");
@@ -303,6 +437,7 @@ Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, const std::stri
                      bool acquire) {
   const SeriesDef& s = *sp;
   std::string key = counter_key(s.name, scope, period);
+  if (counters_schema == InvalidOid) counters_schema = catalog().schema;
   Counter& c = counters.try_emplace(key, Counter{sp, scope, period, 0}).first->second;
   if (c.created_level > 0 || !acquire) return c;
   int level = GetCurrentTransactionNestLevel();
@@ -334,17 +469,20 @@ void remember(Counter& c) {
 
 [[noreturn]] void overflow(const SeriesDef& s, int64_t value) {
   fail(core::sqlstate::numeric_value_out_of_range,
-       "series \"" + s.name + "\" cannot issue " + std::to_string(value) + ": it needs more than " +
-           std::to_string(s.tpl.seq_width()) + " digits",
+       "series \"" + s.name + "\" cannot issue " + std::to_string(value) + ": its template allows at most " +
+           std::to_string(s.tpl.seq_width()) + (s.tpl.seq_width() == 1 ? " digit" : " digits"),
        "The series was created with on_overflow => 'error'; nothing was consumed.");
+}
+
+[[noreturn]] void bigint_end(const SeriesDef& s) {
+  fail(core::sqlstate::numeric_value_out_of_range,
+       "series \"" + s.name + "\" reached the largest bigint; nothing was consumed");
 }
 
 int64_t advance(const SeriesDef& s, const std::optional<int64_t>& last) {
   if (!last) return s.start;
   int64_t next;
-  if (__builtin_add_overflow(*last, (int64_t)s.increment, &next))
-    fail(core::sqlstate::numeric_value_out_of_range,
-         "series \"" + s.name + "\" reached the largest bigint; nothing was consumed");
+  if (__builtin_add_overflow(*last, (int64_t)s.increment, &next)) bigint_end(s);
   return next;
 }
 
@@ -357,12 +495,14 @@ int64_t allocate(Counter& c) {
     try {
       v = pg_call([&] { return DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(seq))); });
     } catch (const PgError& e) {
-      // A fast counter of an on_overflow => 'error' series is a sequence whose MAXVALUE
-      // is the largest number that fits; reaching it consumes nothing.
-      if (s.overflow_error && e.sqlerrcode() == ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED)
-        overflow(s, sequence_max(s) + 1);
-      throw;
+      // A fast counter's sequence ends where the series does: at the largest number its
+      // digits allow (on_overflow => 'error') or at the largest bigint. Reaching the end
+      // consumes nothing; the error names the series, not the internal sequence.
+      if (e.sqlerrcode() != ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED) throw;
+      if (s.overflow_error && sequence_max(s) < INT64_MAX) overflow(s, sequence_max(s) + 1);
+      bigint_end(s);
     }
+    fast_last[seq] = v;
     return v;
   }
   int64_t next = advance(s, c.last);
@@ -377,17 +517,18 @@ int64_t allocate(Counter& c) {
 // yet: nullopt) and the value the next allocation would get.
 struct Stored {
   std::optional<int64_t> last;
-  int64_t next;
+  std::optional<int64_t> sequence_next;  // fast counters: what nextval would return
+  int64_t next(const SeriesDef& s) const { return sequence_next ? *sequence_next : advance(s, last); }
 };
 
 Stored read_stored(const SeriesDef& s, std::string_view scope, const std::string& period) {
   std::optional<CounterRow> row = read_counter_row(s.name, scope, period, direct::Probe::committed);
   if (s.gapless || !row || !row->sequence_name) {
     std::optional<int64_t> last = row ? row->last_value : std::nullopt;
-    return Stored{last, advance(s, last)};
+    return Stored{last, std::nullopt};
   }
   Oid seq = counter_sequence_oid(*row->sequence_name);
-  if (seq == InvalidOid) return Stored{std::nullopt, s.start};
+  if (seq == InvalidOid) return Stored{std::nullopt, std::nullopt};
   Spi spi;
   SequenceState st = read_sequence(spi, seq);
   return Stored{st.is_called ? std::optional<int64_t>(st.last_value) : std::nullopt, st.next_value()};
@@ -424,9 +565,15 @@ void on_xact(XactEvent event, void*) {
       // Errors here abort the transaction, as they must: its IDs were never stored.
       bool failed = false;
       try {
-        PushActiveSnapshot(GetTransactionSnapshot());
-        write_counters();
-        PopActiveSnapshot();
+        // DROP EXTENSION after drawing: the counters went with the extension's tables,
+        // and a re-created extension starts afresh; writing them anywhere would be wrong.
+        if (catalog_dropped()) {
+          counters.clear();
+        } else {
+          PushActiveSnapshot(GetTransactionSnapshot());
+          write_counters();
+          PopActiveSnapshot();
+        }
       } catch (...) {
         failed = true;
         stash_current_exception();
@@ -467,12 +614,24 @@ void on_xact(XactEvent event, void*) {
 }
 
 void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
-  if (counters.empty() && series_locks.empty()) return;
+  if (counters.empty() && series_locks.empty() && dropped.empty()) return;
   int level = GetCurrentTransactionNestLevel();
   if (event == SUBXACT_EVENT_ABORT_SUB) {
     last_hit.counter = nullptr;
+    // Newest drops first: a counter set aside twice (drop, re-create, drop) comes back
+    // as it was before the first drop that rolled back.
+    while (!dropped.empty() && dropped.back().level >= level) {
+      if (dropped.back().schema != counters_schema) {
+        // The extension this transaction dropped and re-created is back as it was.
+        counters.clear();
+        counters_schema = dropped.back().schema;
+        reset_catalog_cache();
+      }
+      for (auto& [key, c] : dropped.back().counters) counters.insert_or_assign(key, std::move(c));
+      dropped.pop_back();
+    }
     for (auto it = series_locks.begin(); it != series_locks.end();)
-      it = it->second >= level ? series_locks.erase(it) : std::next(it);
+      it = it->second.level >= level ? series_locks.erase(it) : std::next(it);
     for (auto it = counters.begin(); it != counters.end();) {
       Counter& c = it->second;
       if (c.created_level >= level) {
@@ -488,8 +647,10 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
       ++it;
     }
   } else if (event == SUBXACT_EVENT_COMMIT_SUB) {
-    for (auto& [name, lock_level] : series_locks)
-      if (lock_level == level) lock_level = level - 1;
+    for (auto& [name, lock] : series_locks)
+      if (lock.level == level) lock.level = level - 1;
+    for (Dropped& d : dropped)
+      if (d.level == level) d.level = level - 1;
     for (auto& [key, c] : counters) {
       if (c.created_level == level) c.created_level = level - 1;
       if (!c.saves.empty() && c.saves.back().level == level) {
@@ -504,10 +665,12 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
 }
 
 Counter& counter_for_call(std::string_view series, std::string_view scope, int32_t at, bool lock) {
-  if (last_hit.counter != nullptr && last_hit.date == at && last_hit.series == series && last_hit.scope == scope &&
-      (!lock || last_hit.counter->created_level > 0))
+  Oid user = GetUserId();
+  if (last_hit.counter != nullptr && last_hit.date == at && last_hit.user == user && last_hit.series == series &&
+      last_hit.scope == scope && (!lock || last_hit.counter->created_level > 0))
     return *last_hit.counter;
-  std::shared_ptr<const SeriesDef> sp = load_series(series);
+  check_scope(scope);
+  std::shared_ptr<const SeriesDef> sp = load_series(series, Access::allocate);
   const SeriesDef& s = *sp;
   std::string period = s.tpl.period_key(to_core_date(at));
   Counter& c = get_counter(sp, std::string(scope), period, lock);
@@ -515,21 +678,33 @@ Counter& counter_for_call(std::string_view series, std::string_view scope, int32
     last_hit.series.assign(series);
     last_hit.scope.assign(scope);
     last_hit.date = at;
+    last_hit.user = user;
     last_hit.counter = &c;
   }
   return c;
 }
 
-void forget_series(const std::string& name) {
+// A definition changed in this transaction: nothing cached may stand for it any more.
+void forget_definition(const std::string& name) {
   series_cache.erase(name);
   fast_sequences.clear();
   last_hit.counter = nullptr;
+}
+
+// The series is being dropped: its counters leave the transaction's working set (they
+// are not written at commit, their rows are deleted) but are kept aside until the drop
+// is known to stand, in case a savepoint rolls it back.
+void set_aside_counters(const std::string& name) {
+  forget_definition(name);
+  Dropped d{GetCurrentTransactionNestLevel(), {}, counters_schema};
   for (auto it = counters.begin(); it != counters.end();) {
-    if (it->second.series->name == name)
-      it = counters.erase(it);
-    else
+    if (it->second.series->name == name) {
+      d.counters.insert(counters.extract(it++));
+    } else {
       ++it;
+    }
   }
+  if (!d.counters.empty()) dropped.push_back(std::move(d));
 }
 
 }  // namespace
@@ -559,25 +734,36 @@ int64_t next_value(std::string_view series, std::string_view scope, int32_t at, 
 }
 
 std::optional<int64_t> current_value(std::string_view series, std::string_view scope, int32_t at) {
-  std::shared_ptr<const SeriesDef> sp = load_series(series);
+  check_scope(scope);
+  std::shared_ptr<const SeriesDef> sp = load_series(series, Access::allocate);
   const SeriesDef& s = *sp;
   std::string period = s.tpl.period_key(to_core_date(at));
-  if (const Counter* c = held_counter(s, scope, period)) return c->last;
-  return read_stored(s, scope, period).last;
+  if (s.gapless) {
+    if (const Counter* c = held_counter(s, scope, period)) return c->last;
+    return read_stored(s, scope, period).last;
+  }
+  // As currval(): what this session drew, whatever other sessions drew since.
+  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, direct::Probe::committed);
+  if (!row || !row->sequence_name) return std::nullopt;
+  auto it = fast_last.find(counter_sequence_oid(*row->sequence_name));
+  if (it == fast_last.end()) return std::nullopt;
+  return it->second;
 }
 
 std::string peek(std::string_view series, std::string_view scope, int32_t at) {
-  std::shared_ptr<const SeriesDef> sp = load_series(series);
+  check_scope(scope);
+  std::shared_ptr<const SeriesDef> sp = load_series(series, Access::allocate);
   const SeriesDef& s = *sp;
   core::Date date = to_core_date(at);
   std::string period = s.tpl.period_key(date);
   const Counter* c = held_counter(s, scope, period);
-  int64_t next = c ? advance(s, c->last) : read_stored(s, scope, period).next;
+  int64_t next = c ? advance(s, c->last) : read_stored(s, scope, period).next(s);
   return s.tpl.render(next, scope, date);
 }
 
 int64_t set_value(std::string_view series, int64_t value, std::string_view scope, int32_t at) {
-  std::shared_ptr<const SeriesDef> sp = load_series(series);
+  check_scope(scope);
+  std::shared_ptr<const SeriesDef> sp = load_series(series, Access::admin);
   const SeriesDef& s = *sp;
   std::string period = s.tpl.period_key(to_core_date(at));
   int64_t floor;
@@ -649,14 +835,14 @@ void create_series(const SeriesOptions& o) {
        Param::int4(o.increment), Param::text(o.on_overflow),
        o.target_table != InvalidOid ? Param::oid(o.target_table) : Param::null(OIDOID),
        o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID)});
-  forget_series(o.name);
+  forget_definition(o.name);
   invalidate_series_caches();
 }
 
 void drop_series(const std::string& name) {
   check_writable("seqguard_drop_series()");
   lock_object(LockSpace::series, lock_hash(name), ExclusiveLock);
-  forget_series(name);
+  set_aside_counters(name);
   invalidate_series_caches();
   Spi spi;
   if (spi.execute("DELETE FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1", {Param::text(name)},
@@ -676,6 +862,30 @@ void drop_series(const std::string& name) {
   }
 }
 
+void set_allocate(const std::string& series, const std::string& role, bool grant) {
+  // PUBLIC is a keyword in GRANT, and no role may be called "public".
+  bool is_public = pg_call([&] { return pg_strcasecmp(role.c_str(), "public") == 0; });
+  Oid roleid = InvalidOid;
+  if (!is_public) {
+    roleid = pg_call([&] { return get_role_oid(role.c_str(), true); });
+    if (roleid == InvalidOid) fail(core::sqlstate::undefined_object, "role \"" + role + "\" does not exist");
+  }
+  check_writable(grant ? "seqguard_grant_allocate()" : "seqguard_revoke_allocate()");
+  Spi spi;
+  // One statement, so that concurrent grants on one series each see the other's result.
+  uint64_t n = spi.execute(
+      grant ? "UPDATE seqguard.series SET allocators = pg_catalog.array_append("
+              "pg_catalog.array_remove(allocators, $2::pg_catalog.oid::pg_catalog.regrole), "
+              "$2::pg_catalog.oid::pg_catalog.regrole) WHERE name OPERATOR(pg_catalog.=) $1"
+            : "UPDATE seqguard.series SET allocators = "
+              "pg_catalog.array_remove(allocators, $2::pg_catalog.oid::pg_catalog.regrole) "
+              "WHERE name OPERATOR(pg_catalog.=) $1",
+      {Param::text(series), Param::oid(roleid)});
+  if (n == 0) unknown_series(series);
+  forget_definition(series);
+  invalidate_series_caches();
+}
+
 std::vector<std::string> series_with_target() {
   Spi spi;
   uint64_t n = spi.execute("SELECT name FROM seqguard.series WHERE target_table IS NOT NULL ORDER BY name", {},
@@ -686,7 +896,7 @@ std::vector<std::string> series_with_target() {
 }
 
 int32_t sync_series(const std::string& name, bool dry_run) {
-  std::shared_ptr<const SeriesDef> sp = load_series(name);
+  std::shared_ptr<const SeriesDef> sp = load_series(name, Access::admin);
   const SeriesDef& s = *sp;
   if (s.target_table == InvalidOid)
     fail(core::sqlstate::object_not_in_prerequisite_state,
@@ -713,7 +923,8 @@ int32_t sync_series(const std::string& name, bool dry_run) {
         std::optional<std::string> id = reader.get_text(i, 1);
         if (!id) continue;
         std::optional<core::ParsedId> p = s.tpl.parse_id(*id);
-        if (!p) {
+        // A scope longer than a counter key may hold was never issued by the series.
+        if (!p || p->scope.size() > kMaxScopeBytes) {
           unmatched++;
           continue;
         }
@@ -744,7 +955,7 @@ int32_t sync_series(const std::string& name, bool dry_run) {
     std::string what = "series \"" + name + "\" counter (scope '" + key.first + "', period '" + key.second + "')";
     if (dry_run) {
       // Reads what a real run would compare with, without taking the counter's lock.
-      int64_t next_before = read_stored(s, key.first, key.second).next;
+      int64_t next_before = read_stored(s, key.first, key.second).next(s);
       if (next_before <= max) notice(what, next_before, max + s.increment);
       continue;
     }

@@ -28,6 +28,8 @@ struct SeriesOptions {
 
 void create_series(const SeriesOptions& opts);
 void drop_series(const std::string& name);
+// Grants or revokes the right to allocate from `series` (role "public": everyone).
+void set_allocate(const std::string& series, const std::string& role, bool grant);
 
 // Allocation. `at` is a PostgreSQL DateADT (days since 2000-01-01).
 int64_t next_value(std::string_view series, std::string_view scope, int32_t at, std::string* rendered);

@@ -39,6 +39,12 @@ const Catalog& catalog() {
 
 void reset_catalog_cache() noexcept { cached_catalog.reset(); }
 
+bool catalog_dropped() {
+  if (!cached_catalog) return false;
+  Oid schema = cached_catalog->schema;
+  return !pg_call([&] { return SearchSysCacheExists1(NAMESPACEOID, ObjectIdGetDatum(schema)); });
+}
+
 Param Param::text(const std::string& s) {
   Datum d = pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(s.data(), (int)s.size())); });
   return Param{TEXTOID, d, false};

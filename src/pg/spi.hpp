@@ -88,6 +88,10 @@ class AsOwner {
 // Forgets per-transaction lookups; called at transaction end.
 void reset_catalog_cache() noexcept;
 
+// True when the `seqguard` schema this transaction has been using is gone (DROP
+// EXTENSION earlier in the transaction): its state has nowhere to be written.
+bool catalog_dropped();
+
 // `"schema"."name"` for a relation, safe to paste into SQL.
 std::string qualified_name(Oid relid);
 

@@ -74,6 +74,20 @@ Datum drop_series_fn(FunctionCallInfo fcinfo) {
   PG_RETURN_VOID();
 }
 
+// seqguard_grant_allocate(series text, role name) RETURNS void
+Datum grant_allocate_fn(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(1)) null_argument("role");
+  set_allocate(std::string(text_arg(fcinfo, 0, "series")), NameStr(*PG_GETARG_NAME(1)), true);
+  PG_RETURN_VOID();
+}
+
+// seqguard_revoke_allocate(series text, role name) RETURNS void
+Datum revoke_allocate_fn(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(1)) null_argument("role");
+  set_allocate(std::string(text_arg(fcinfo, 0, "series")), NameStr(*PG_GETARG_NAME(1)), false);
+  PG_RETURN_VOID();
+}
+
 // seqguard_sync_series(series text) RETURNS integer
 Datum sync_series_fn(FunctionCallInfo fcinfo) {
   return Int32GetDatum(sync_series(std::string(text_arg(fcinfo, 0, "series")), false));
@@ -91,3 +105,5 @@ SEQGUARD_FUNCTION(seqguard_setval, seqguard::pg::setval_fn)
 SEQGUARD_FUNCTION(seqguard_create_series, seqguard::pg::create_series_fn)
 SEQGUARD_FUNCTION(seqguard_drop_series, seqguard::pg::drop_series_fn)
 SEQGUARD_FUNCTION(seqguard_sync_series, seqguard::pg::sync_series_fn)
+SEQGUARD_FUNCTION(seqguard_grant_allocate, seqguard::pg::grant_allocate_fn)
+SEQGUARD_FUNCTION(seqguard_revoke_allocate, seqguard::pg::revoke_allocate_fn)
