@@ -5,9 +5,15 @@
 // new major means reading its headers against this file and nothing else.
 //
 // Each wrapper names the major that changed the API and the header that declares it.
-// The forms were read in PostgreSQL's own headers of each branch (REL_15_STABLE to
-// REL_18_STABLE); 15, 17 and 18 are also compiled and tested in CI (scripts/test).
-// Everything else seqguard calls is declared alike on all four branches.
+// 15, 17 and 18: read in the headers of Debian's postgresql-server-dev-15/17/18, and
+// compiled with -Werror and tested in CI (scripts/test). 16, which no Debian release
+// carries: every function seqguard calls was compared across the 15, 17 and 18 headers;
+// for each one that differs, the upstream change that made the difference dates it:
+// in 16 the object_aclcheck/object_ownercheck refactoring (commits c727f511 and
+// afbfc029) and the walkers becoming *_impl functions behind typed macros; in 17
+// "Support identity columns in partitioned tables"; the rest in 18, whose headers are
+// the only ones with the new forms. Everything else is declared alike on 15, 17 and
+// 18, and so on 16 between them.
 //
 // Included by pg/pg.hpp after PostgreSQL's headers; not meant to be included directly.
 #pragma once
@@ -49,7 +55,9 @@ inline bool class_ownercheck(Oid relid, Oid role) {
 }
 
 // 17 made getIdentitySequence take the open relation rather than its OID, so that a
-// partition finds the identity sequence of its partitioned parent (catalog/dependency.h).
+// partition finds the identity sequence of its partitioned parent (catalog/dependency.h):
+// 17 is also the first major that allows identity columns on partitioned tables, so on
+// 15 and 16 the OID form gives the same answer for every table that can exist there.
 inline Oid identity_sequence(Relation rel, AttrNumber attnum, bool missing_ok) {
 #if PG_VERSION_NUM >= 170000
   return getIdentitySequence(rel, attnum, missing_ok);
