@@ -5,6 +5,8 @@
 SEQGUARD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=${PG_MAJOR:-15}
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+# Where scripts/debian-root keeps the Debian roots used to test other majors.
+SEQGUARD_ROOTS_DIR=${SEQGUARD_ROOTS_DIR:-/var/tmp/seqguard-roots}
 PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-client-$PG_MAJOR libfmt-dev libgtest-dev libpq-dev cmake g++ make"
 
 if [ -t 1 ]; then
