@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pg/direct.hpp"
@@ -35,6 +36,13 @@
 
 extern "C" {
 #include "access/stratnum.h"
+#include "postmaster/bgworker.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "commands/sequence.h"
 #include "utils/fmgroids.h"
@@ -119,6 +127,9 @@ std::vector<Dropped> dropped;
 // seqguard.series since the last call means it may have been dropped and re-created.
 Oid counters_schema = InvalidOid;
 bool catalog_suspect = false;
+// Series this transaction created: nobody else can see them yet, so their new fast
+// counters are created here rather than by a worker that could not see them either.
+std::unordered_set<std::string> created_here;
 
 // The last counter used, so that a bulk INSERT ... SELECT with one series pays one
 // comparison per row, not a hash of three strings.
@@ -137,6 +148,7 @@ void forget_transaction_state() noexcept {
   last_hit.counter = nullptr;
   counters_schema = InvalidOid;
   catalog_suspect = false;
+  created_here.clear();
   reset_catalog_cache();
 }
 
@@ -388,46 +400,233 @@ void check_writable(const char* what) {
   pg_try([&] { PreventCommandIfReadOnly(what); });
 }
 
-// Finds or creates the sequence of a fast counter. Creating one takes the counter lock,
-// so two sessions that start a new period at once create it once.
+// Creates the sequence of a fast counter and its row; the caller holds the counter's lock
+// and has read the row (if any) under it.
+std::string create_fast_sequence(const SeriesDef& s, const std::string& scope, const std::string& period,
+                                 const std::string& key, const std::optional<CounterRow>& row) {
+  std::string seqname = fast_sequence_name(key);
+  Spi spi;
+  char ddl[512];
+  // create_series() made sure that start fits under the maximum. A sequence needs
+  // MINVALUE < MAXVALUE: when start is the maximum itself ({seq:1} from 9), the floor
+  // goes one lower, which nextval never returns since it starts at start.
+  int64_t max = sequence_max(s);
+  int64_t min = s.start < max ? s.start : s.start - 1;
+  snprintf(ddl, sizeof ddl,
+           "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld "
+           "START WITH %lld",
+           seqname.c_str(), s.increment, (long long)min, (long long)max, (long long)s.start);
+  spi.execute_dynamic(ddl);
+  // Sequence values are no secret; this lets seqguard_counters show them to everyone.
+  spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + seqname + " TO PUBLIC");
+  write_counter_row(s.name, scope, period, std::nullopt, &seqname, row ? &row->tid : nullptr);
+  return seqname;
+}
+
+// A new fast counter is created by a background worker in a transaction of its own that
+// commits at once, so that the counter's lock is held for a moment, not until the end
+// of the caller's transaction: a fast series never makes a second session wait for the
+// first one's transaction. Each backend that needs one starts its own worker and keeps
+// it while it keeps asking (an import that starts thousands of counters pays one
+// worker start, not thousands); the worker leaves after kWorkerIdleMs without work.
+// They talk through a DSM segment and each other's latches.
+constexpr int kWorkerIdleMs = 1000;
+enum ChannelState : uint32 { ch_idle = 0, ch_filling, ch_request, ch_done, ch_exiting };
+enum WorkerStatus : uint32 { worker_created = 1, worker_no_series, worker_failed };
+struct Channel {
+  pg_atomic_uint32 state;
+  Oid database;
+  PGPROC* caller;
+  int caller_pid;
+  PGPROC* worker;  // set by the worker once it runs
+  uint32 status;
+  int sqlerrcode;
+  char message[512];
+  uint32 series_len, scope_len, period_len;
+  char data[4096];  // series (<= 200 bytes), scope (<= 1024), period, back to back
+};
+
+dsm_segment* channel_seg = nullptr;
+Channel* channel = nullptr;
+BackgroundWorkerHandle* channel_worker = nullptr;
+
+bool worker_running() {
+  if (channel_worker == nullptr) return false;
+  pid_t pid;
+  BgwHandleStatus st = pg_call([&] { return GetBackgroundWorkerPid(channel_worker, &pid); });
+  return st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED;
+}
+
+// The worker is gone (idle, or it failed): forget it, so the next request starts another.
+void forget_worker() {
+  if (channel_worker != nullptr) {
+    BackgroundWorkerHandle* h = channel_worker;
+    channel_worker = nullptr;
+    pg_try([&] { pfree(h); });
+  }
+  channel->worker = nullptr;
+  pg_atomic_write_u32(&channel->state, ch_idle);
+}
+
+bool start_worker() {
+  if (channel_seg == nullptr) {
+    dsm_segment* seg = pg_call([] {
+      dsm_segment* s = dsm_create(sizeof(Channel), 0);
+      dsm_pin_mapping(s);  // kept for the session, not the transaction
+      return s;
+    });
+    channel_seg = seg;
+    channel = (Channel*)dsm_segment_address(seg);
+    memset(channel, 0, sizeof(Channel));
+    pg_atomic_init_u32(&channel->state, ch_idle);
+    channel->database = MyDatabaseId;
+    channel->caller = MyProc;
+    channel->caller_pid = MyProcPid;
+  }
+  BackgroundWorker worker;
+  memset(&worker, 0, sizeof worker);
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+  worker.bgw_restart_time = BGW_NEVER_RESTART;
+  snprintf(worker.bgw_library_name, BGW_MAXLEN, "seqguard");
+  snprintf(worker.bgw_function_name, BGW_MAXLEN, "seqguard_counter_worker");
+  snprintf(worker.bgw_name, BGW_MAXLEN, "seqguard counter worker for PID %d", MyProcPid);
+  snprintf(worker.bgw_type, BGW_MAXLEN, "seqguard counter worker");
+  worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(channel_seg));
+  worker.bgw_notify_pid = MyProcPid;
+  BackgroundWorkerHandle* handle = nullptr;
+  bool started = pg_call([&] {
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    bool ok = RegisterDynamicBackgroundWorker(&worker, &handle);
+    MemoryContextSwitchTo(old);
+    return ok;
+  });
+  channel_worker = started ? handle : nullptr;
+  return started;
+}
+
+// Waits (interruptibly) until the worker has moved the channel out of `busy`; false if
+// the worker stopped first.
+bool wait_for_worker(uint32 busy) {
+  for (;;) {
+    if (pg_atomic_read_u32(&channel->state) != busy) return true;
+    int rc = pg_call([] {
+      return WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);
+    });
+    pg_try([] {
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+    });
+    if ((rc & WL_TIMEOUT) && !worker_running()) return pg_atomic_read_u32(&channel->state) != busy;
+  }
+}
+
+// Returns whether the worker created the counter or found it created. False when no
+// worker could run (no free slot, a standalone backend) or it could not see the series:
+// the caller then creates the counter itself.
+bool create_counter_in_worker(const Counter& c) {
+  if (!IsUnderPostmaster || created_here.count(c.series->name) > 0) return false;
+  const std::string& series = c.series->name;
+  if (series.size() + c.scope.size() + c.period.size() > sizeof(Channel::data)) return false;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (channel != nullptr) {
+      // A request that an interrupted call left behind: let it finish, drop its answer.
+      uint32 st = pg_atomic_read_u32(&channel->state);
+      if (st == ch_request && !wait_for_worker(ch_request)) forget_worker();
+      if (pg_atomic_read_u32(&channel->state) == ch_done) pg_atomic_write_u32(&channel->state, ch_idle);
+    }
+    if (!worker_running()) {
+      if (channel != nullptr) forget_worker();
+      if (!start_worker()) return false;
+    }
+    uint32 expected = ch_idle;
+    if (!pg_atomic_compare_exchange_u32(&channel->state, &expected, ch_filling)) {
+      // The worker is leaving after its idle time: start another once it is gone.
+      BackgroundWorkerHandle* h = channel_worker;
+      if (h != nullptr) pg_call([&] { return WaitForBackgroundWorkerShutdown(h); });
+      forget_worker();
+      continue;
+    }
+    channel->series_len = (uint32)series.size();
+    channel->scope_len = (uint32)c.scope.size();
+    channel->period_len = (uint32)c.period.size();
+    memcpy(channel->data, series.data(), series.size());
+    memcpy(channel->data + series.size(), c.scope.data(), c.scope.size());
+    memcpy(channel->data + series.size() + c.scope.size(), c.period.data(), c.period.size());
+    channel->status = 0;
+    pg_write_barrier();
+    pg_atomic_write_u32(&channel->state, ch_request);
+    PGPROC* w = channel->worker;
+    if (w != nullptr) SetLatch(&w->procLatch);
+    if (!wait_for_worker(ch_request)) {
+      forget_worker();
+      return false;
+    }
+    pg_read_barrier();
+    uint32 status = channel->status;
+    int code = channel->sqlerrcode;
+    std::string message(channel->message);
+    pg_atomic_write_u32(&channel->state, ch_idle);
+    // A lock wait the worker gave up on (a transaction that holds the counter, or a
+    // seqguard table, for long) is left to the caller, whose own lock_timeout applies.
+    if (status == worker_failed && code != ERRCODE_LOCK_NOT_AVAILABLE) {
+      char state[6];
+      memcpy(state, unpack_sql_state(code), 6);
+      fail(state, "could not create the counter of series \"" + series + "\": " + message);
+    }
+    return status == worker_created;
+  }
+  return false;
+}
+
+// Finds or creates the sequence of a fast counter.
 Oid fast_sequence(Counter& c, const std::string& key) {
-  auto lookup = [&](direct::Probe how) -> std::optional<std::string> {
-    std::optional<CounterRow> row = read_counter_row(c.series->name, c.scope, c.period, how);
-    return row ? row->sequence_name : std::nullopt;
+  auto lookup = [&](direct::Probe how) -> std::optional<CounterRow> {
+    return read_counter_row(c.series->name, c.scope, c.period, how);
   };
-  std::optional<std::string> name = lookup(direct::Probe::committed);
-  if (!name) {
+  std::optional<CounterRow> row = lookup(direct::Probe::committed);
+  if (!row || !row->sequence_name) {
     check_writable("next_formatted_id()");
+    if (create_counter_in_worker(c)) row = lookup(direct::Probe::committed);
+  }
+  if (!row || !row->sequence_name) {
+    // In this transaction, holding the counter's lock to its end: two sessions that
+    // start the counter at once create it once.
     lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
-    name = lookup(direct::Probe::writer);
-    if (!name) {
-      const SeriesDef& s = *c.series;
-      std::string seqname = fast_sequence_name(key);
-      Spi spi;
-      char ddl[512];
-      // create_series() made sure that start fits under the maximum. A sequence needs
-      // MINVALUE < MAXVALUE: when start is the maximum itself ({seq:1} from 9), the floor
-      // goes one lower, which nextval never returns since it starts at start.
-      int64_t max = sequence_max(s);
-      int64_t min = s.start < max ? s.start : s.start - 1;
-      snprintf(ddl, sizeof ddl,
-               "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld "
-               "START WITH %lld",
-               seqname.c_str(), s.increment, (long long)min, (long long)max, (long long)s.start);
-      spi.execute_dynamic(ddl);
-      // Sequence values are no secret; this lets seqguard_counters show them to everyone.
-      spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + seqname + " TO PUBLIC");
-      write_counter_row(s.name, c.scope, c.period, std::nullopt, &seqname, nullptr);
-      name = seqname;
+    row = lookup(direct::Probe::writer);
+    if (!row || !row->sequence_name) {
+      std::string created = create_fast_sequence(*c.series, c.scope, c.period, key, row);
+      row = CounterRow{std::nullopt, created, {}};
     }
   }
-  std::string seqname = *name;
+  std::string seqname = *row->sequence_name;
   pg_try([] { CommandCounterIncrement(); });
   Oid oid = counter_sequence_oid(seqname);
   if (oid == InvalidOid)
     fail(core::sqlstate::object_not_in_prerequisite_state,
          "sequence seqguard." + seqname + " of series \"" + c.series->name + "\" is missing");
   return oid;
+}
+
+// The worker's side: runs in the worker's transaction, as the bootstrap superuser; its
+// queries switch to the extension's owner like every backend's (Spi).
+uint32 worker_create(const Channel* req) {
+  std::string series(req->data, req->series_len);
+  std::string scope(req->data + req->series_len, req->scope_len);
+  std::string period(req->data + req->series_len + req->scope_len, req->period_len);
+  std::shared_ptr<const SeriesDef> sp;
+  try {
+    sp = find_series(series);
+  } catch (const core::Error& e) {
+    if (std::string(e.sqlstate()) == core::sqlstate::undefined_object) return worker_no_series;
+    throw;
+  }
+  if (sp->gapless) return worker_no_series;
+  std::string key = counter_key(series, scope, period);
+  lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
+  std::optional<CounterRow> row = read_counter_row(series, scope, period, direct::Probe::writer);
+  if (!row || !row->sequence_name) create_fast_sequence(*sp, scope, period, key, row);
+  return worker_created;
 }
 
 // Returns the counter of (series, scope, period) for this transaction. With `acquire`,
@@ -709,6 +908,66 @@ void set_aside_counters(const std::string& name) {
 
 }  // namespace
 
+void counter_worker_main(Datum arg) {
+  BackgroundWorkerUnblockSignals();
+  // No resource owner yet: the mapping lasts until the worker exits.
+  dsm_segment* seg = dsm_attach(DatumGetUInt32(arg));
+  if (seg == nullptr) proc_exit(0);  // the requesting backend is gone
+  auto* ch = (Channel*)dsm_segment_address(seg);
+  BackgroundWorkerInitializeConnectionByOid(ch->database, InvalidOid, 0);
+  // What this worker commits is used only by transactions that commit (and flush WAL)
+  // after it; waiting long for a lock is the caller's business, not the worker's.
+  SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
+  SetConfigOption("lock_timeout", "1000", PGC_USERSET, PGC_S_SESSION);
+  SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION);
+  ch->worker = MyProc;
+  pg_memory_barrier();
+  for (;;) {
+    if (pg_atomic_read_u32(&ch->state) == ch_request) {
+      pg_read_barrier();
+      uint32 status = worker_failed;
+      MemoryContext ctx = CurrentMemoryContext;
+      PG_TRY();
+      {
+        StartTransactionCommand();
+        PushActiveSnapshot(GetTransactionSnapshot());
+        status = DatumGetUInt32(entry_guard([ch]() -> Datum { return UInt32GetDatum(worker_create(ch)); }));
+        PopActiveSnapshot();
+        CommitTransactionCommand();
+      }
+      PG_CATCH();
+      {
+        // Answer, then leave: the error is logged, and the caller starts a new worker.
+        MemoryContextSwitchTo(ctx);
+        ErrorData* edata = CopyErrorData();
+        ch->sqlerrcode = edata->sqlerrcode;
+        strlcpy(ch->message, edata->message ? edata->message : "unknown error", sizeof ch->message);
+        ch->status = worker_failed;
+        pg_write_barrier();
+        pg_atomic_write_u32(&ch->state, ch_done);
+        if (ch->caller->pid == ch->caller_pid) SetLatch(&ch->caller->procLatch);
+        PG_RE_THROW();
+      }
+      PG_END_TRY();
+      ch->status = status;
+      pg_write_barrier();
+      pg_atomic_write_u32(&ch->state, ch_done);
+      if (ch->caller->pid == ch->caller_pid) SetLatch(&ch->caller->procLatch);
+      continue;
+    }
+    int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWorkerIdleMs, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+    // Idle for a while, or the backend it serves is gone: leave, unless a request
+    // arrived just now (the caller then sees "exiting" and starts a new worker).
+    if ((rc & WL_TIMEOUT) || ch->caller->pid != ch->caller_pid) {
+      uint32 expected = ch_idle;
+      if (pg_atomic_compare_exchange_u32(&ch->state, &expected, ch_exiting)) proc_exit(0);
+      if (ch->caller->pid != ch->caller_pid) proc_exit(0);
+    }
+  }
+}
+
 core::Date to_core_date(int32_t pg_date) {
   if (DATE_NOT_FINITE(pg_date))
     fail("22008", "seqguard needs a finite date, not infinity");
@@ -837,6 +1096,7 @@ void create_series(const SeriesOptions& o) {
        o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID)});
   forget_definition(o.name);
   invalidate_series_caches();
+  created_here.insert(o.name);
 }
 
 void drop_series(const std::string& name) {

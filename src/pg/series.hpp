@@ -46,4 +46,8 @@ std::vector<std::string> series_with_target();
 
 core::Date to_core_date(int32_t pg_date);
 
+// Main function of the background worker that creates new fast counters in a
+// transaction of its own (see create_counter_in_worker in series.cpp).
+void counter_worker_main(Datum arg);
+
 }  // namespace seqguard::pg

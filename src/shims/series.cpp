@@ -107,3 +107,9 @@ SEQGUARD_FUNCTION(seqguard_drop_series, seqguard::pg::drop_series_fn)
 SEQGUARD_FUNCTION(seqguard_sync_series, seqguard::pg::sync_series_fn)
 SEQGUARD_FUNCTION(seqguard_grant_allocate, seqguard::pg::grant_allocate_fn)
 SEQGUARD_FUNCTION(seqguard_revoke_allocate, seqguard::pg::revoke_allocate_fn)
+
+// Background worker entry: creates a new fast counter and commits at once.
+extern "C" {
+PGDLLEXPORT void seqguard_counter_worker(Datum arg);
+void seqguard_counter_worker(Datum arg) { seqguard::pg::counter_worker_main(arg); }
+}
