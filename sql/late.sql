@@ -200,7 +200,7 @@ CREATE ROLE late_admin;
 CREATE TABLE ledger (id text, note text);
 ALTER TABLE ledger OWNER TO late_owner;
 SELECT seqguard_attach('ledger', 'id', 'DOC');
-GRANT EXECUTE ON FUNCTION seqguard_attach(regclass, name, text, name) TO late_admin;
+GRANT EXECUTE ON FUNCTION seqguard_attach(regclass, name, text, name, text) TO late_admin;
 GRANT EXECUTE ON FUNCTION seqguard_detach(regclass, name) TO late_admin;
 GRANT INSERT, SELECT ON ledger TO late_clerk;
 ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;

@@ -35,3 +35,36 @@ SELECT c.series, c.scope, c.period,
                    OR pg_catalog.pg_has_role(a.r, 'USAGE'))
     OR pg_catalog.pg_has_role((SELECT n.nspowner FROM pg_catalog.pg_namespace n
                                 WHERE n.nspname OPERATOR(pg_catalog.=) 'seqguard'), 'USAGE');
+
+-- Late-bound numbers, once assigned, stay assigned: seqguard_attach gains on_change and
+-- installs a BEFORE UPDATE guard, which every existing attachment gets here too.
+CREATE FUNCTION seqguard.late_guard() RETURNS trigger
+AS 'MODULE_PATHNAME', 'seqguard_late_guard'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION seqguard.late_guard() FROM PUBLIC;
+
+DROP FUNCTION seqguard_attach(regclass, name, text, name);
+CREATE FUNCTION seqguard_attach(tbl regclass, col name, series text, scope_column name DEFAULT NULL,
+                                on_change text DEFAULT 'error')
+RETURNS void AS 'MODULE_PATHNAME', 'seqguard_attach'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION seqguard_attach(regclass, name, text, name, text) FROM PUBLIC;
+
+DO $$
+DECLARE
+  t record;
+  args text[];
+BEGIN
+  -- The late-bound triggers 1.0 installed (not their clones on partitions, which follow
+  -- the parent's): arguments are series, column, scope column.
+  FOR t IN SELECT tg.oid, tg.tgrelid, tg.tgargs
+             FROM pg_catalog.pg_trigger tg
+            WHERE tg.tgfoid OPERATOR(pg_catalog.=) 'seqguard.late_bind()'::pg_catalog.regprocedure
+              AND tg.tgparentid OPERATOR(pg_catalog.=) 0
+  LOOP
+    args := pg_catalog.string_to_array(pg_catalog.encode(t.tgargs, 'escape'), '\000');
+    EXECUTE pg_catalog.format(
+      'CREATE TRIGGER %I BEFORE UPDATE OF %I ON %s FOR EACH ROW EXECUTE FUNCTION seqguard.late_guard(%L, %L)',
+      'seqguard_keep_' OPERATOR(pg_catalog.||) t.oid, args[2], t.tgrelid::pg_catalog.regclass, args[2], 'error');
+  END LOOP;
+END $$;

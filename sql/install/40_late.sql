@@ -8,7 +8,14 @@ CREATE FUNCTION seqguard.late_bind() RETURNS trigger
 AS 'MODULE_PATHNAME', 'seqguard_late_bind'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION seqguard_attach(tbl regclass, col name, series text, scope_column name DEFAULT NULL)
+-- ... and a BEFORE UPDATE OF <column> trigger calling this one, so that an UPDATE can
+-- never take an assigned number away (an ORM saving a stale object writes NULL back).
+CREATE FUNCTION seqguard.late_guard() RETURNS trigger
+AS 'MODULE_PATHNAME', 'seqguard_late_guard'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION seqguard_attach(tbl regclass, col name, series text, scope_column name DEFAULT NULL,
+                                on_change text DEFAULT 'error')
 RETURNS void AS 'MODULE_PATHNAME', 'seqguard_attach'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
@@ -32,9 +39,10 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- Installing triggers is an administrator's act, like creating a series; the caller
 -- must also own the table.
-REVOKE ALL ON FUNCTION seqguard_attach(regclass, name, text, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_attach(regclass, name, text, name, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_detach(regclass, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_protect(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_unprotect(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard.late_bind() FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard.late_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard.protect_sequences() FROM PUBLIC;

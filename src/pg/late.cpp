@@ -35,7 +35,9 @@ extern "C" {
 #include "mb/pg_wchar.h"
 #include "parser/parse_coerce.h"
 #include "utils/acl.h"
+#include "utils/datum.h"
 #include "utils/rel.h"
+#include "utils/typcache.h"
 }
 
 namespace seqguard::pg {
@@ -63,14 +65,14 @@ void require_owned_table(Oid table, const char* function) {
          "The trigger it installs acts on the table as its owner.");
 }
 
-Oid extension_function(const char* name) {
+Oid extension_function(const char* name, bool missing_ok) {
   Oid nsp = catalog().schema;
   Oid fn = pg_call([&] {
     oidvector* noargs = buildoidvector(nullptr, 0);
     return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(name), PointerGetDatum(noargs),
                            ObjectIdGetDatum(nsp));
   });
-  if (fn == InvalidOid)
+  if (fn == InvalidOid && !missing_ok)
     fail(core::sqlstate::object_not_in_prerequisite_state, std::string("function seqguard.") + name + "() is missing",
          {}, "Re-create the extension.");
   return fn;
@@ -127,6 +129,9 @@ namespace {
 
 constexpr const char* kTriggerFunction = "late_bind";
 constexpr const char* kTriggerPrefix = "seqguard_late_";
+// The BEFORE UPDATE trigger that keeps an assigned number assigned.
+constexpr const char* kGuardFunction = "late_guard";
+constexpr const char* kGuardPrefix = "seqguard_keep_";
 
 // How the drawn number is written into the column.
 enum class Kind { number, text, unsupported };
@@ -238,9 +243,11 @@ AttrNumber attnum_at_fire(Relation rel, const std::string& name, const char* ser
 }  // namespace
 
 void attach(Oid table, const std::string& column, const std::string& series,
-            const std::optional<std::string>& scope_column) {
+            const std::optional<std::string>& scope_column, const std::string& on_change) {
   using core::sqlstate::object_not_in_prerequisite_state;
   triggers::require_owned_table(table, "seqguard_attach");
+  if (!on_change.empty() && on_change != "error" && on_change != "keep")
+    fail(core::sqlstate::invalid_parameter_value, "on_change must be 'error' or 'keep', got '" + on_change + "'");
   std::optional<Column> col = find_column(table, column);
   if (!col) no_column(table, column);
   std::string label = column_label(table, column);
@@ -282,6 +289,14 @@ void attach(Oid table, const std::string& column, const std::string& series,
                     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION seqguard.late_bind(" +
                     triggers::quote_literal(series) + ", " + triggers::quote_literal(column) + ", " +
                     triggers::quote_literal(scope_column.value_or("")) + ")");
+  // A database still at 1.0 (seqguard_attach without on_change) has no guard function
+  // yet: ALTER EXTENSION seqguard UPDATE installs the guard on every attachment.
+  if (on_change.empty()) return;
+  // UPDATE OF: an update that does not name the column costs nothing.
+  triggers::run_ddl("CREATE TRIGGER " + triggers::quote_ident(triggers::trigger_name(kGuardPrefix, column)) +
+                    " BEFORE UPDATE OF " + triggers::quote_ident(column) + " ON " + qualified_name(table) +
+                    " FOR EACH ROW EXECUTE FUNCTION seqguard.late_guard(" + triggers::quote_literal(column) + ", " +
+                    triggers::quote_literal(on_change) + ")");
 }
 
 void detach(Oid table, const std::string& column) {
@@ -305,6 +320,11 @@ void detach(Oid table, const std::string& column) {
              {}, "Commit first, or number them now with SET CONSTRAINTS ALL IMMEDIATE.");
     }
     triggers::run_ddl("DROP TRIGGER " + triggers::quote_ident(t.name) + " ON " + qualified_name(table));
+    Oid guard = triggers::extension_function(kGuardFunction, true);
+    if (guard != InvalidOid)
+      for (const triggers::Found& g : triggers::calling(table, guard))
+      if (!g.clone && !g.args.empty() && g.args[0] == column)
+        triggers::run_ddl("DROP TRIGGER " + triggers::quote_ident(g.name) + " ON " + qualified_name(table));
     return;
   }
   fail(core::sqlstate::undefined_object, label + " is not late-bound");
@@ -357,6 +377,66 @@ Datum late_bind_trigger(FunctionCallInfo fcinfo) {
          "The UPDATE of the row, run as the table's owner, changed no row (a BEFORE UPDATE trigger returned "
          "NULL?). The transaction is rolled back; no number was consumed.");
   return PointerGetDatum(nullptr);
+}
+
+}  // namespace seqguard::pg
+
+namespace seqguard::pg {
+
+Datum late_guard_trigger(FunctionCallInfo fcinfo) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    fail(sqlstate_ext::trigger_protocol_violated, "seqguard.late_guard() must be called as a trigger");
+  auto* td = (TriggerData*)fcinfo->context;
+  if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+      !TRIGGER_FIRED_BY_UPDATE(td->tg_event) || td->tg_trigger->tgnargs != 2)
+    fail(sqlstate_ext::trigger_protocol_violated,
+         "seqguard.late_guard() must fire BEFORE UPDATE FOR EACH ROW with 2 arguments; use seqguard_attach()");
+  std::string column = td->tg_trigger->tgargs[0];
+  bool keep = std::string(td->tg_trigger->tgargs[1]) == "keep";
+  Relation rel = td->tg_relation;
+  HeapTuple old_tuple = td->tg_trigtuple;
+  HeapTuple new_tuple = td->tg_newtuple;
+  AttrNumber att = pg_call([&] { return get_attnum(RelationGetRelid(rel), column.c_str()); });
+  if (att <= 0) return PointerGetDatum(new_tuple);  // dropped or renamed: seqguard_detach tells
+  TupleDesc desc = RelationGetDescr(rel);
+  bool old_null = true, new_null = true;
+  Datum old_value = 0, new_value = 0;
+  pg_try([&] {
+    old_value = heap_getattr(old_tuple, att, desc, &old_null);
+    new_value = heap_getattr(new_tuple, att, desc, &new_null);
+  });
+  // Not numbered yet (the inserting transaction, or the late-bound trigger writing it).
+  if (old_null) return PointerGetDatum(new_tuple);
+  Form_pg_attribute a = TupleDescAttr(desc, att - 1);
+  Oid type = a->atttypid;
+  Oid collation = a->attcollation;
+  bool same = !new_null && pg_call([&] {
+    TypeCacheEntry* tc = lookup_type_cache(type, TYPECACHE_EQ_OPR_FINFO);
+    if (!OidIsValid(tc->eq_opr_finfo.fn_oid)) return datum_image_eq(old_value, new_value, a->attbyval, a->attlen);
+    return DatumGetBool(FunctionCall2Coll(&tc->eq_opr_finfo, collation, old_value, new_value));
+  });
+  if (same) return PointerGetDatum(new_tuple);
+  if (keep) {
+    HeapTuple kept = pg_call([&] {
+      int cols[1] = {att};
+      Datum values[1] = {old_value};
+      bool nulls[1] = {false};
+      return heap_modify_tuple_by_cols(new_tuple, desc, 1, cols, values, nulls);
+    });
+    return PointerGetDatum(kept);
+  }
+  std::string number = pg_call([&] {
+    Oid out = InvalidOid;
+    bool varlena = false;
+    getTypeOutputInfo(type, &out, &varlena);
+    return (const char*)OidOutputFunctionCall(out, old_value);
+  });
+  fail("23001",  // restrict_violation: the number is referenced by the world outside
+       "cannot change the late-bound number " + number + " of a row of table " + qualified_name(RelationGetRelid(rel)),
+       "Column \"" + column + "\" got that number when its row was committed; setting it to " +
+           (new_null ? std::string("NULL") : std::string("another value")) + " would lose it for good.",
+       "Leave the column out of the UPDATE, or write the same value back; seqguard_attach(..., on_change => 'keep') "
+       "keeps assigned numbers without an error.");
 }
 
 }  // namespace seqguard::pg

@@ -20,14 +20,20 @@ namespace seqguard::pg {
 // Installs the trigger that fills `column` of `table` from `series` at commit. The
 // column must be nullable, without a DEFAULT, and of a text or integer type; the scope
 // column (if any) gives each row's scope. The caller must own the table.
+// on_change says what an UPDATE that changes an assigned number gets: "error" (23001)
+// or "keep" (the number is silently kept); "" for a database still at 1.0, which has
+// no guard yet.
 void attach(Oid table, const std::string& column, const std::string& series,
-            const std::optional<std::string>& scope_column);
+            const std::optional<std::string>& scope_column, const std::string& on_change);
 
 // Removes it. Rows inserted before keep the IDs they got.
 void detach(Oid table, const std::string& column);
 
 // The trigger function: fills the column of the newest version of the inserted row.
 Datum late_bind_trigger(FunctionCallInfo fcinfo);
+
+// BEFORE UPDATE OF the column: a number, once assigned, stays assigned.
+Datum late_guard_trigger(FunctionCallInfo fcinfo);
 
 // Trigger plumbing shared with protect.cpp. Both features install triggers on a user's
 // table that call a function of the `seqguard` schema; the caller must own the table
@@ -39,8 +45,9 @@ namespace triggers {
 // user owns it. `function` names the SQL function for the messages.
 void require_owned_table(Oid table, const char* function);
 
-// The OID of seqguard.<name>(), a trigger function of the extension.
-Oid extension_function(const char* name);
+// The OID of seqguard.<name>(), a trigger function of the extension (InvalidOid when
+// missing_ok and it does not exist).
+Oid extension_function(const char* name, bool missing_ok = false);
 
 struct Found {
   std::string name;

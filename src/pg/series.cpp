@@ -96,6 +96,7 @@ struct Counter {
 std::unordered_map<std::string, std::shared_ptr<const SeriesDef>> series_cache;
 std::unordered_map<std::string, Oid> fast_sequences;  // key: counter key
 Oid series_relid = InvalidOid;
+bool series_layout_1_0 = false;
 // Fast counters: the last value this session drew from each sequence, for currval (a
 // sequence's own last_value is whichever session drew last). Like PostgreSQL's own
 // currval state it is keyed by the sequence's OID and kept for the session: a dropped
@@ -169,6 +170,9 @@ void on_relcache_invalidation(Datum, Oid relid) {
 void check_caches() {
   Oid schema = catalog().schema;
   Oid relid = pg_call([&] { return get_relname_relid("series", schema); });
+  // A database still at 1.0 (the library was upgraded, ALTER EXTENSION UPDATE not run
+  // yet) has the 1.0 columns only; it keeps working as 1.0 did until it is updated.
+  series_layout_1_0 = pg_call([&] { return get_attnum(relid, "allocators") == InvalidAttrNumber; });
   if (relid == series_relid) return;
   series_cache.clear();
   fast_sequences.clear();
@@ -226,10 +230,14 @@ std::shared_ptr<const SeriesDef> find_series(const std::string& key) {
   {
     Spi spi;
     uint64_t n = spi.execute(
-        "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
-        "target_column::pg_catalog.text, "
-        "pg_catalog.array_to_string(allocators::pg_catalog.oid[], ',') "
-        "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
+        series_layout_1_0
+            ? "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
+              "target_column::pg_catalog.text, '0' "
+              "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1"
+            : "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
+              "target_column::pg_catalog.text, "
+              "pg_catalog.array_to_string(allocators::pg_catalog.oid[], ',') "
+              "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
         {Param::text(key)}, Snap::latest, true);
     if (n == 0) unknown_series(key);
     def->name = key;
