@@ -147,8 +147,8 @@ SELECT pg_temp.err($$SELECT seqguard_protect(NULL)$$);
 SELECT pg_temp.err($$SELECT seqguard_unprotect('no_seq')$$);
 
 -- Privileges: protect and unprotect are the owner's, on the caller's own tables. A role
--- that may insert but not setval still moves the sequence (the trigger acts as the
--- extension owner on it).
+-- that may insert but not setval leaves the sequence where it is (with a WARNING): the
+-- trigger moves only sequences the inserting role may UPDATE.
 CREATE ROLE protect_clerk;
 CREATE ROLE protect_admin;
 GRANT EXECUTE ON FUNCTION seqguard_protect(regclass) TO protect_admin;
@@ -159,6 +159,11 @@ SELECT pg_temp.err($$SELECT seqguard_protect('teams')$$);
 SELECT pg_temp.err($$SELECT seqguard_unprotect('teams')$$);
 SELECT pg_temp.err($$SELECT setval('teams_id_seq', 1000)$$);
 INSERT INTO teams (id, name) VALUES (1000, 'by a clerk');
+INSERT INTO teams (name) VALUES ('next') RETURNING id;
+RESET ROLE;
+GRANT UPDATE ON SEQUENCE teams_id_seq TO protect_clerk;
+SET ROLE protect_clerk;
+INSERT INTO teams (id, name) VALUES (1001, 'by a clerk who may setval');
 INSERT INTO teams (name) VALUES ('next') RETURNING id;
 RESET ROLE;
 SET ROLE protect_admin;

@@ -12,7 +12,7 @@ END $$;
 -- owner delegates series administration.
 CREATE ROLE regress_sg_attacker;
 CREATE ROLE regress_sg_admin;
-GRANT EXECUTE ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name),
+GRANT EXECUTE ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name, text, text, boolean),
                           seqguard_sync_series(text)
    TO regress_sg_admin;
 

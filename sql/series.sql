@@ -162,7 +162,7 @@ SELECT pg_temp.err($$ SELECT seqguard_create_series('BAD', NULL) $$);
 SELECT pg_temp.err($$ SELECT next_formatted_id(NULL) $$);
 SELECT pg_temp.err($$ SELECT next_formatted_id('ASM', NULL) $$);
 SELECT pg_temp.err($$ SELECT next_formatted_id('ASM', '', NULL) $$);
-SELECT pg_temp.err($$ SELECT next_formatted_id('ASM', '', 'infinity') $$);
+SELECT pg_temp.err($$ SELECT next_formatted_id('ASM', '', '-infinity') $$);
 SELECT count(*) AS no_bad_series FROM seqguard_series WHERE series = 'BAD';
 -- A read-only transaction cannot allocate: PostgreSQL's own error (25006) crosses the C++ layer.
 BEGIN READ ONLY;

@@ -13,7 +13,11 @@ CREATE TABLE seqguard.series (
     -- Roles that may allocate ('-' is PUBLIC). regrole, so that pg_dump writes role
     -- names and a restore into another cluster finds the same roles.
     allocators    regrole[] NOT NULL DEFAULT '{-}',
-    CHECK ((target_table IS NULL) = (target_column IS NULL))
+    CHECK ((target_table IS NULL) = (target_column IS NULL)),
+    -- NULL: counters restart with the period the template's date tokens give.
+    reset         text CHECK (reset IN ('never', 'yearly', 'fiscal', 'monthly', 'weekly', 'daily')),
+    -- NULL: calls that do not pass `at` number by the session's TimeZone.
+    time_zone     text
 );
 
 -- One row per (series, scope, period). Gapless counters keep their value here and are
@@ -42,7 +46,10 @@ CREATE FUNCTION seqguard_create_series(series text, format text,
                                        increment integer DEFAULT 1,
                                        on_overflow text DEFAULT 'widen',
                                        target_table regclass DEFAULT NULL,
-                                       target_column name DEFAULT NULL)
+                                       target_column name DEFAULT NULL,
+                                       reset text DEFAULT NULL,
+                                       time_zone text DEFAULT NULL,
+                                       if_not_exists boolean DEFAULT false)
 RETURNS void AS 'MODULE_PATHNAME', 'seqguard_create_series'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
@@ -50,29 +57,37 @@ CREATE FUNCTION seqguard_drop_series(series text)
 RETURNS void AS 'MODULE_PATHNAME', 'seqguard_drop_series'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION next_formatted_id(series text, scope text DEFAULT '', at date DEFAULT current_date)
+-- `at` defaults to 'infinity', which stands for "today": in the series' time zone when it
+-- has one, else in the session's TimeZone. (current_date as the default could not be
+-- told apart from a date passed on purpose.)
+CREATE FUNCTION next_formatted_id(series text, scope text DEFAULT '', at date DEFAULT 'infinity')
 RETURNS text AS 'MODULE_PATHNAME', 'next_formatted_id'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION seqguard_nextval(series text, scope text DEFAULT '', at date DEFAULT current_date)
+CREATE FUNCTION seqguard_nextval(series text, scope text DEFAULT '', at date DEFAULT 'infinity')
 RETURNS bigint AS 'MODULE_PATHNAME', 'seqguard_nextval'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION seqguard_currval(series text, scope text DEFAULT '', at date DEFAULT current_date)
+CREATE FUNCTION seqguard_currval(series text, scope text DEFAULT '', at date DEFAULT 'infinity')
 RETURNS bigint AS 'MODULE_PATHNAME', 'seqguard_currval'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION seqguard_peek(series text, scope text DEFAULT '', at date DEFAULT current_date)
+CREATE FUNCTION seqguard_peek(series text, scope text DEFAULT '', at date DEFAULT 'infinity')
 RETURNS text AS 'MODULE_PATHNAME', 'seqguard_peek'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION seqguard_setval(series text, value bigint, scope text DEFAULT '', at date DEFAULT current_date)
+CREATE FUNCTION seqguard_setval(series text, value bigint, scope text DEFAULT '', at date DEFAULT 'infinity')
 RETURNS bigint AS 'MODULE_PATHNAME', 'seqguard_setval'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION seqguard_sync_series(series text)
 RETURNS integer AS 'MODULE_PATHNAME', 'seqguard_sync_series'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- The parts of an ID the series could have issued; no row when it could not.
+CREATE FUNCTION seqguard_parse_id(series text, id text)
+RETURNS TABLE(scope text, period text, value bigint) AS 'MODULE_PATHNAME', 'seqguard_parse_id'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION seqguard_grant_allocate(series text, role name)
 RETURNS void AS 'MODULE_PATHNAME', 'seqguard_grant_allocate'
@@ -84,7 +99,7 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE VIEW seqguard_series AS
 SELECT s.name AS series, s.format, s.gapless, s.start_value, s.increment, s.on_overflow,
-       s.target_table, s.target_column, s.created_at, s.allocators
+       s.target_table, s.target_column, s.created_at, s.allocators, s.reset, s.time_zone
   FROM seqguard.series s;
 
 -- Fast counters report their sequence's last value (NULL until first used). A role sees
@@ -106,7 +121,7 @@ SELECT c.series, c.scope, c.period,
 
 -- Privileges: anyone may allocate, format and look; only the extension owner (or the
 -- roles it grants EXECUTE to) may create, drop, set or sync series.
-REVOKE ALL ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION seqguard_create_series(text, text, boolean, bigint, integer, text, regclass, name, text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_drop_series(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_setval(text, bigint, text, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION seqguard_sync_series(text) FROM PUBLIC;

@@ -75,13 +75,17 @@ std::optional<int64_t> further(bool ascending, std::optional<int64_t> a, std::op
 
 DriftDecision decide_drift(const DriftInput& in) {
   DriftDecision d;
-  if (!in.sequence || !in.column_readable) {
+  if (!in.sequence || !in.column_readable || in.rows_hidden) {
     d.status = DriftStatus::no_privilege;
     if (in.sequence) d.next_value = sequence_next_value(*in.sequence);
     if (!in.sequence) d.reason = "the caller may not read the sequence (SELECT on it, USAGE on its schema)";
     if (!in.column_readable) {
       if (!d.reason.empty()) d.reason += "; ";
       d.reason += "the caller may not read the column (SELECT)";
+    }
+    if (in.rows_hidden) {
+      if (!d.reason.empty()) d.reason += "; ";
+      d.reason += "row-level security may hide rows of the table from the caller";
     }
     return d;
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <iterator>
 #include <limits>
 #include <utility>
@@ -18,8 +19,8 @@ constexpr int kMaxSeqWidth = 18;
 constexpr std::size_t kMaxSeqDigits = 19;
 
 constexpr const char* kTokenHint =
-    "Valid tokens are {seq}, {seq:N} (N from 1 to 18), {YYYY}, {YY}, {MM}, {DD} and {scope}; "
-    "write {{ and }} for literal braces.";
+    "Valid tokens are {seq}, {seq:N} (N from 1 to 18), {YYYY}, {YY}, {MM}, {DD}, {FY:M} (M from 1 to 12), "
+    "{IYYY}, {IY}, {IW}, {DDD} and {scope}; write {{ and }} for literal braces.";
 
 // Positions in messages count characters, not bytes, so that a template with non-ASCII
 // literals points at the token the user sees.
@@ -94,6 +95,26 @@ void append_4(std::string& out, int v) {
   }
 }
 
+void append_3(std::string& out, int v) {
+  if (v >= 0 && v <= 999) {
+    const char buf[3] = {static_cast<char>('0' + v / 100), static_cast<char>('0' + v / 10 % 10),
+                         static_cast<char>('0' + v % 10)};
+    out.append(buf, 3);
+  } else {
+    fmt::format_to(std::back_inserter(out), "{:03d}", v);
+  }
+}
+
+// "2024-2025" for the fiscal year that starts in 2024; just "2024" when it starts in
+// January, where the fiscal year is the calendar year.
+void append_fiscal(std::string& out, int start_year, int month) {
+  append_4(out, start_year);
+  if (month != 1) {
+    out.push_back('-');
+    append_4(out, start_year + 1);
+  }
+}
+
 bool is_leap(int y) noexcept { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 int days_in_month(int y, int m) noexcept {
@@ -115,11 +136,17 @@ int fixed_digits(std::string_view s, std::size_t pos, std::size_t n) noexcept {
 
 // Values bound so far while matching an ID; copied at each step so that backtracking
 // needs no undo.
+// Small on purpose: matching recurses once per part, with a copy in every frame.
 struct Bindings {
-  int year4 = -1;
-  int year2 = -1;
-  int month = -1;
-  int day = -1;
+  int16_t year4 = -1;
+  int16_t year2 = -1;
+  int16_t month = -1;
+  int16_t day = -1;
+  int16_t fiscal = -1;  // the year the fiscal year starts in
+  int16_t iso4 = -1;
+  int16_t iso2 = -1;
+  int16_t iso_week = -1;
+  int16_t yday = -1;
   bool scope_bound = false;
   std::string_view scope;
   int64_t value = 0;
@@ -140,36 +167,93 @@ struct Matcher {
     switch (part.kind) {
       case Template::Kind::literal:
         return id.compare(pos, part.text.size(), part.text) == 0 && match(pi + 1, pos + part.text.size(), b);
+      case Template::Kind::seq:
+        return match_seq(pi, pos, b, part.width);
+      case Template::Kind::scope:
+        return match_scope(pi, pos, b);
+      default: {
+        // Kept out of this frame: its locals would be paid once per part of the template.
+        const std::size_t next = bind_date_token(part, pos, b);
+        return next != std::string_view::npos && match(pi + 1, next, b);
+      }
+    }
+  }
+
+  // Reads the date token `part` at `pos` into `b`; returns where it ends, or npos when
+  // the text there is not that token or disagrees with what is bound.
+  __attribute__((noinline)) std::size_t bind_date_token(const Template::Part& part, std::size_t pos,
+                                                        Bindings& b) const {
+    constexpr std::size_t no = std::string_view::npos;
+    auto agree = [](int16_t bound, int v) { return bound < 0 || bound == v; };
+    switch (part.kind) {
       case Template::Kind::year4: {
         const int y = fixed_digits(id, pos, 4);
-        if (y < 1 || (b.year4 >= 0 && b.year4 != y) || (b.year2 >= 0 && b.year2 != y % 100)) return false;
-        b.year4 = y;
-        return match(pi + 1, pos + 4, b);
+        if (y < 1 || !agree(b.year4, y) || !agree(b.year2, y % 100)) return no;
+        b.year4 = static_cast<int16_t>(y);
+        return pos + 4;
       }
       case Template::Kind::year2: {
         const int y = fixed_digits(id, pos, 2);
-        if (y < 0 || (b.year2 >= 0 && b.year2 != y) || (b.year4 >= 0 && b.year4 % 100 != y)) return false;
-        b.year2 = y;
-        return match(pi + 1, pos + 2, b);
+        if (y < 0 || !agree(b.year2, y) || (b.year4 >= 0 && b.year4 % 100 != y)) return no;
+        b.year2 = static_cast<int16_t>(y);
+        return pos + 2;
       }
       case Template::Kind::month: {
         const int m = fixed_digits(id, pos, 2);
-        if (m < 1 || m > 12 || (b.month >= 0 && b.month != m)) return false;
-        b.month = m;
-        return match(pi + 1, pos + 2, b);
+        if (m < 1 || m > 12 || !agree(b.month, m)) return no;
+        b.month = static_cast<int16_t>(m);
+        return pos + 2;
       }
       case Template::Kind::day: {
         const int d = fixed_digits(id, pos, 2);
-        if (d < 1 || d > 31 || (b.day >= 0 && b.day != d)) return false;
-        b.day = d;
-        return match(pi + 1, pos + 2, b);
+        if (d < 1 || d > 31 || !agree(b.day, d)) return no;
+        b.day = static_cast<int16_t>(d);
+        return pos + 2;
       }
-      case Template::Kind::scope:
-        return match_scope(pi, pos, b);
-      case Template::Kind::seq:
-        return match_seq(pi, pos, b, part.width);
+      case Template::Kind::fiscal_year: {
+        // The start year has four digits (0000 for dates of year 1 before month M);
+        // the end year is whatever render() prints for start + 1.
+        const int y = fixed_digits(id, pos, 4);
+        if (y < 0 || !agree(b.fiscal, y)) return no;
+        std::size_t end = pos + 4;
+        if (part.width != 1) {
+          char buf[8];
+          const int n = std::snprintf(buf, sizeof buf, "-%04d", y + 1);
+          if (id.compare(end, static_cast<std::size_t>(n), buf, static_cast<std::size_t>(n)) != 0) return no;
+          end += static_cast<std::size_t>(n);
+        } else if (y < 1) {
+          return no;
+        }
+        b.fiscal = static_cast<int16_t>(y);
+        return end;
+      }
+      case Template::Kind::iso_year4: {
+        const int y = fixed_digits(id, pos, 4);
+        if (y < 1 || !agree(b.iso4, y) || !agree(b.iso2, y % 100)) return no;
+        b.iso4 = static_cast<int16_t>(y);
+        return pos + 4;
+      }
+      case Template::Kind::iso_year2: {
+        const int y = fixed_digits(id, pos, 2);
+        if (y < 0 || !agree(b.iso2, y) || (b.iso4 >= 0 && b.iso4 % 100 != y)) return no;
+        b.iso2 = static_cast<int16_t>(y);
+        return pos + 2;
+      }
+      case Template::Kind::iso_week: {
+        const int w = fixed_digits(id, pos, 2);
+        if (w < 1 || w > 53 || !agree(b.iso_week, w)) return no;
+        b.iso_week = static_cast<int16_t>(w);
+        return pos + 2;
+      }
+      case Template::Kind::day_of_year: {
+        const int d = fixed_digits(id, pos, 3);
+        if (d < 1 || d > 366 || !agree(b.yday, d)) return no;
+        b.yday = static_cast<int16_t>(d);
+        return pos + 3;
+      }
+      default:
+        return no;
     }
-    return false;
   }
 
   bool match_scope(std::size_t pi, std::size_t pos, Bindings b) {
@@ -228,21 +312,110 @@ struct Matcher {
     return false;
   }
 
-  bool finish(const Bindings& b) {
-    Date at{1, 1, 1};
-    if (b.year4 >= 0) {
-      at.year = b.year4;
-    } else if (b.year2 >= 0) {
-      at.year = 2000 + b.year2;
+  // Whether `d` prints every bound date token as bound.
+  bool consistent(const Bindings& b, const Date& d) const {
+    if (d.year < 1 || d.year > 9999) return false;
+    if (b.year4 >= 0 && d.year != b.year4) return false;
+    if (b.year2 >= 0 && d.year % 100 != b.year2) return false;
+    if (b.month >= 0 && d.month != b.month) return false;
+    if (b.day >= 0 && d.day != b.day) return false;
+    if (b.fiscal >= 0 && fiscal_start_year(d, tpl.fiscal_start_month()) != b.fiscal) return false;
+    if (b.yday >= 0 && day_of_year(d) != b.yday) return false;
+    if (b.iso4 >= 0 || b.iso2 >= 0 || b.iso_week >= 0) {
+      const IsoWeek w = iso_week(d);
+      if (b.iso4 >= 0 && w.year != b.iso4) return false;
+      if (b.iso2 >= 0 && w.year % 100 != b.iso2) return false;
+      if (b.iso_week >= 0 && w.week != b.iso_week) return false;
     }
-    if (b.month >= 0) at.month = b.month;
-    if (b.day >= 0) at.day = b.day;
-    const Period period = tpl.period();
-    if (period == Period::day && at.day > days_in_month(at.year, at.month)) return false;
+    return true;
+  }
+
+  // Calls `f` with candidate dates of year `y` until it returns true: few of them, chosen
+  // from the bound tokens, so that a match costs a handful of checks.
+  template <class F>
+  bool days_of_year(const Bindings& b, int y, F&& f) const {
+    if (y < 1 || y > 9999) return false;
+    if (b.yday >= 0) {
+      if (b.yday > (is_leap(y) ? 366 : 365)) return false;
+      return f(date_from_unix_days(unix_days_from_date({y, 1, 1}) + b.yday - 1));
+    }
+    if (b.month >= 0) {
+      if (b.day >= 0) return b.day <= days_in_month(y, b.month) && f(Date{y, b.month, b.day});
+      for (int d = 1; d <= days_in_month(y, b.month); ++d)
+        if (f(Date{y, b.month, d})) return true;
+      return false;
+    }
+    if (b.day >= 0) {
+      for (int m = 1; m <= 12; ++m)
+        if (b.day <= days_in_month(y, m) && f(Date{y, m, b.day})) return true;
+      return false;
+    }
+    if (b.iso_week >= 0) {
+      // Week w of ISO years y-1, y and y+1: the only ones that can hold days of year y.
+      for (int iy = y - 1; iy <= y + 1; ++iy) {
+        const int64_t jan4 = unix_days_from_date({iy, 1, 4});
+        const int64_t monday = jan4 - ((jan4 + 3) % 7 + 7) % 7 + int64_t{7} * (b.iso_week - 1);
+        for (int64_t k = 0; k < 7; ++k) {
+          const Date d = date_from_unix_days(monday + k);
+          if (d.year == y && f(d)) return true;
+        }
+      }
+      return false;
+    }
+    // Only year-like tokens are bound: the first and last days of the year, the first
+    // day of ISO week 1 and of the fiscal year decide every combination of them.
+    const int fm = tpl.fiscal_start_month();
+    const Date firsts[] = {{y, 1, 1}, {y, 1, 4}, {y, fm > 0 ? fm : 1, 1}, {y, 12, 28}, {y, 12, 31}};
+    for (const Date& d : firsts)
+      if (f(d)) return true;
+    const int64_t first = unix_days_from_date({y, 1, 1});
+    const int64_t last = unix_days_from_date({y, 12, 31});
+    for (int64_t n = first; n <= last; ++n)
+      if (f(date_from_unix_days(n))) return true;
+    return false;
+  }
+
+  // A date that prints the bound tokens, if there is one. Candidate years come from the
+  // most telling year token; with none bound, 2000..2027 hold every kind of year (each
+  // weekday for 1 January, leap or not). Two-digit years read as 20YY, or, when no date
+  // of that century prints the other tokens (a week 53 or a day 366 that 20YY lacks),
+  // as the nearest century that has one: the calendar repeats every 400 years, so four
+  // centuries are all there is to try.
+  std::optional<Date> find_date(const Bindings& b) const {
+    std::optional<Date> found;
+    auto search = [&](int lo, int hi) {
+      for (int y = lo; y <= hi && !found; ++y) {
+        days_of_year(b, y, [&](const Date& d) {
+          if (!consistent(b, d)) return false;
+          found = d;
+          return true;
+        });
+      }
+      return found.has_value();
+    };
+    if (b.year4 >= 0) return search(b.year4, b.year4) ? found : std::nullopt;
+    if (b.fiscal >= 0) {
+      return search(b.fiscal, tpl.fiscal_start_month() == 1 ? b.fiscal : b.fiscal + 1) ? found : std::nullopt;
+    }
+    if (b.iso4 >= 0) return search(b.iso4 - 1, b.iso4 + 1) ? found : std::nullopt;
+    if (b.year2 >= 0 || b.iso2 >= 0) {
+      for (int century : {2000, 1900, 2100, 1800}) {
+        if (b.year2 >= 0 ? search(century + b.year2, century + b.year2)
+                         : search(century - 1 + b.iso2, century + 1 + b.iso2))
+          return found;
+      }
+      return std::nullopt;
+    }
+    return search(2000, 2027) ? found : std::nullopt;
+  }
+
+  __attribute__((noinline)) bool finish(const Bindings& b) {
+    std::optional<Date> at = find_date(b);
+    if (!at) return false;
     // The checks above should make this redundant; it guarantees that whatever the
     // matcher accepts is exactly what render() would have produced.
-    if (tpl.render(b.value, b.scope, at) != id) return false;
-    result = ParsedId{std::string(b.scope), tpl.period_key(at), b.value};
+    if (tpl.render(b.value, b.scope, *at) != id) return false;
+    result = ParsedId{std::string(b.scope), tpl.period_key(*at), b.value, *at};
     return true;
   }
 };
@@ -255,12 +428,30 @@ const char* period_name(Period p) noexcept {
       return "none";
     case Period::year:
       return "year";
+    case Period::fiscal_year:
+      return "fiscal_year";
+    case Period::iso_year:
+      return "iso_year";
     case Period::month:
       return "month";
+    case Period::week:
+      return "week";
     case Period::day:
       return "day";
   }
   return "none";
+}
+
+Period period_from_reset(std::string_view name) {
+  if (name == "never") return Period::none;
+  if (name == "yearly") return Period::year;
+  if (name == "fiscal") return Period::fiscal_year;
+  if (name == "monthly") return Period::month;
+  if (name == "weekly") return Period::week;
+  if (name == "daily") return Period::day;
+  throw Error(sqlstate::invalid_parameter_value, fmt::format("invalid reset \"{}\"", name), {},
+              "reset must be 'never', 'yearly', 'fiscal', 'monthly', 'weekly' or 'daily' (NULL: the "
+              "period the template's date tokens give).");
 }
 
 Template Template::parse(std::string_view source) {
@@ -278,7 +469,7 @@ Template Template::parse(std::string_view source) {
       literal.clear();
     }
   };
-  bool has_seq = false, has_year = false, has_month = false, has_day = false;
+  bool has_seq = false;
 
   for (std::size_t i = 0; i < source.size();) {
     const char c = source[i];
@@ -314,16 +505,32 @@ Template Template::parse(std::string_view source) {
       if (part.width < 0) bad_token(source, "invalid width (must be 1 to 18) in token", token, i);
     } else if (name == "YYYY") {
       part.kind = Kind::year4;
-      has_year = true;
     } else if (name == "YY") {
       part.kind = Kind::year2;
-      has_year = true;
     } else if (name == "MM") {
       part.kind = Kind::month;
-      has_month = true;
     } else if (name == "DD") {
       part.kind = Kind::day;
-      has_day = true;
+    } else if (name == "FY") {
+      bad_token(source, "fiscal year without its first month in token", token, i,
+                "Write {FY:M} with M the month (1 to 12) the fiscal year starts in, e.g. {FY:4}.");
+    } else if (name.substr(0, 3) == "FY:") {
+      part.kind = Kind::fiscal_year;
+      part.width = parse_width(name.substr(3));
+      if (part.width < 1 || part.width > 12) bad_token(source, "invalid month (must be 1 to 12) in token", token, i);
+      if (t.fiscal_month_ != 0 && t.fiscal_month_ != part.width) {
+        bad_token(source, "second fiscal year start in token", token, i,
+                  "All {FY:M} tokens of a template name the same month.");
+      }
+      t.fiscal_month_ = part.width;
+    } else if (name == "IYYY") {
+      part.kind = Kind::iso_year4;
+    } else if (name == "IY") {
+      part.kind = Kind::iso_year2;
+    } else if (name == "IW") {
+      part.kind = Kind::iso_week;
+    } else if (name == "DDD") {
+      part.kind = Kind::day_of_year;
     } else if (name == "scope") {
       part.kind = Kind::scope;
     } else {
@@ -345,8 +552,144 @@ Template Template::parse(std::string_view source) {
     throw Error(sqlstate::invalid_parameter_value, fmt::format("template \"{}\" has no {{seq}} token", source),
                 {}, "Add {seq} or {seq:N}, e.g. ASM-{YYYY}-{seq:3}.");
   }
-  t.period_ = has_day ? Period::day : has_month ? Period::month : has_year ? Period::year : Period::none;
+  // The finest identified unit; at equal size the calendar year wins over the fiscal
+  // and the ISO year, which all make IDs that never repeat.
+  for (Period p : {Period::day, Period::week, Period::month, Period::year, Period::fiscal_year, Period::iso_year}) {
+    if (t.identifies(p)) {
+      t.rule_period_ = p;
+      break;
+    }
+  }
+  t.period_ = t.rule_period_;
   return t;
+}
+
+namespace {
+
+struct Printed {
+  bool year = false, fiscal = false, iso_year = false, month = false, day = false, iso_week = false, yday = false;
+};
+
+Printed printed(const std::vector<Template::Part>& parts, int fiscal_month) {
+  Printed p;
+  for (const Template::Part& part : parts) {
+    switch (part.kind) {
+      case Template::Kind::year4:
+      case Template::Kind::year2:
+        p.year = true;
+        break;
+      case Template::Kind::fiscal_year:
+        p.fiscal = true;
+        break;
+      case Template::Kind::iso_year4:
+      case Template::Kind::iso_year2:
+        p.iso_year = true;
+        break;
+      case Template::Kind::month:
+        p.month = true;
+        break;
+      case Template::Kind::day:
+        p.day = true;
+        break;
+      case Template::Kind::iso_week:
+        p.iso_week = true;
+        break;
+      case Template::Kind::day_of_year:
+        p.yday = true;
+        break;
+      default:
+        break;
+    }
+  }
+  // A fiscal year that starts in January is the calendar year.
+  if (p.fiscal && fiscal_month == 1) p.year = true;
+  return p;
+}
+
+}  // namespace
+
+bool Template::identifies(Period period) const noexcept {
+  const Printed p = printed(parts_, fiscal_month_);
+  // A fiscal year is twelve whole months: with {MM} it tells months apart, with
+  // {MM}{DD} days. ({DDD} does not: 1 March and 29 February of the next year can share
+  // a number within one fiscal year.)
+  const bool day = (p.year && p.month && p.day) || (p.year && p.yday) || (p.fiscal && p.month && p.day);
+  const bool month = day || ((p.year || p.fiscal) && p.month);
+  const bool week = day || (p.iso_year && p.iso_week);
+  switch (period) {
+    case Period::none:
+      return true;
+    case Period::day:
+      return day;
+    case Period::week:
+      return week;
+    case Period::month:
+      return month;
+    case Period::year:
+      return month || p.year;
+    case Period::fiscal_year:
+      return p.fiscal;
+    case Period::iso_year:
+      return week || p.iso_year;
+  }
+  return false;
+}
+
+void Template::set_reset(Period period) {
+  if (!identifies(period)) {
+    const Printed p = printed(parts_, fiscal_month_);
+    const char* missing = "";
+    switch (period) {
+      case Period::year:
+        missing = "{YYYY} or {YY}";
+        break;
+      case Period::fiscal_year:
+        missing = "{FY:M}";
+        break;
+      case Period::month:
+        missing = p.year || p.fiscal ? "{MM}" : "{YYYY} or {YY}";
+        break;
+      case Period::week:
+        missing = p.iso_year ? "{IW}" : "{IYYY} or {IY}";
+        break;
+      case Period::day:
+        missing = !p.year && !p.fiscal ? "{YYYY} or {YY}"
+                  : p.month            ? "{DD}"
+                  : p.year             ? "{DDD} (or {MM} and {DD})"
+                                       : "{MM} and {DD}";
+        break;
+      default:
+        break;
+    }
+    throw Error(sqlstate::invalid_parameter_value,
+                fmt::format("template \"{}\" cannot restart {} counters: it does not print {}", source_,
+                            period == Period::day     ? "daily"
+                            : period == Period::week  ? "weekly"
+                            : period == Period::month ? "monthly"
+                            : period == Period::year  ? "yearly"
+                                                      : "fiscal-year",
+                            missing),
+                "IDs of two periods would print alike.",
+                "Print the missing token, or choose a coarser reset.");
+  }
+  period_ = period;
+}
+
+void Template::use_1_0_period() noexcept {
+  bool year = false, month = false, day = false;
+  for (const Part& p : parts_) {
+    year |= p.kind == Kind::year4 || p.kind == Kind::year2;
+    month |= p.kind == Kind::month;
+    day |= p.kind == Kind::day;
+  }
+  period_ = day ? Period::day : month ? Period::month : year ? Period::year : Period::none;
+}
+
+bool Template::uses_1_1_tokens() const noexcept {
+  return std::any_of(parts_.begin(), parts_.end(), [](const Part& p) {
+    return p.kind == Kind::fiscal_year || p.kind == Kind::iso_year4 || p.kind == Kind::iso_year2 ||
+           p.kind == Kind::iso_week || p.kind == Kind::day_of_year;
+  });
 }
 
 std::string Template::render(int64_t value, std::string_view scope, const Date& at) const {
@@ -377,6 +720,21 @@ void Template::render_to(std::string& out, int64_t value, std::string_view scope
       case Kind::day:
         append_2(out, at.day);
         break;
+      case Kind::fiscal_year:
+        append_fiscal(out, fiscal_start_year(at, p.width), p.width);
+        break;
+      case Kind::iso_year4:
+        append_4(out, iso_week(at).year);
+        break;
+      case Kind::iso_year2:
+        append_2(out, iso_week(at).year % 100);
+        break;
+      case Kind::iso_week:
+        append_2(out, iso_week(at).week);
+        break;
+      case Kind::day_of_year:
+        append_3(out, day_of_year(at));
+        break;
       case Kind::scope:
         out.append(scope);
         break;
@@ -395,8 +753,16 @@ std::string Template::period_key(const Date& at) const {
       return {};
     case Period::year:
       return fmt::format("{:04d}", at.year);
+    case Period::fiscal_year:
+      return fmt::format("FY{:04d}-{:02d}", fiscal_start_year(at, fiscal_month_), fiscal_month_);
+    case Period::iso_year:
+      return fmt::format("ISO{:04d}", iso_week(at).year);
     case Period::month:
       return fmt::format("{:04d}-{:02d}", at.year, at.month);
+    case Period::week: {
+      const IsoWeek w = iso_week(at);
+      return fmt::format("{:04d}-W{:02d}", w.year, w.week);
+    }
     case Period::day:
       return fmt::format("{:04d}-{:02d}-{:02d}", at.year, at.month, at.day);
   }
@@ -404,19 +770,9 @@ std::string Template::period_key(const Date& at) const {
 }
 
 std::optional<ParsedId> Template::parse_id(std::string_view id) const {
-  bool year = false, month = false, day = false;
-  for (const Part& p : parts_) {
-    year |= p.kind == Kind::year4 || p.kind == Kind::year2;
-    month |= p.kind == Kind::month;
-    day |= p.kind == Kind::day;
-  }
   // A counter is keyed by its period: an ID whose period the text does not pin down
   // cannot be assigned to a counter.
-  const bool recoverable = period_ == Period::none || (period_ == Period::year && year) ||
-                           (period_ == Period::month && year && month) ||
-                           (period_ == Period::day && year && month && day);
-  if (!recoverable) return std::nullopt;
-
+  if (!identifies(period_)) return std::nullopt;
   Matcher m{*this, parts_, id, std::nullopt};
   m.match(0, 0, Bindings{});
   return std::move(m.result);
@@ -459,6 +815,26 @@ int64_t unix_days_from_date(const Date& d) noexcept {
   const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d.day - 1;  // [0, 365]
   const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;               // [0, 146096]
   return era * 146097 + doe - 719468;
+}
+
+int day_of_year(const Date& d) noexcept {
+  static constexpr int kBefore[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+  return kBefore[d.month - 1] + d.day + (d.month > 2 && is_leap(d.year) ? 1 : 0);
+}
+
+int fiscal_start_year(const Date& d, int month) noexcept { return d.month >= month ? d.year : d.year - 1; }
+
+IsoWeek iso_week(const Date& d) noexcept {
+  // The Thursday of d's week decides: its year is the ISO year, and its day of the year
+  // counts the weeks. 1970-01-01 was a Thursday.
+  const int64_t n = unix_days_from_date(d);
+  const int64_t weekday = ((n + 3) % 7 + 7) % 7;  // Monday 0 .. Sunday 6
+  const int64_t thursday = n - weekday + 3;
+  Date t = d;
+  const int64_t shift = thursday - n;  // -3 .. 3
+  t.day += static_cast<int>(shift);
+  if (t.day < 1 || t.day > days_in_month(t.year, t.month)) t = date_from_unix_days(thursday);
+  return IsoWeek{t.year, (day_of_year(t) - 1) / 7 + 1};
 }
 
 }  // namespace seqguard::core

@@ -14,9 +14,15 @@
 //
 // Everything runs with the caller's privileges: the functions are not SECURITY DEFINER
 // and the SPI connection keeps the caller's role, so sync can do nothing the caller
-// could not do with max() and setval() by hand. The SQL is fully schema-qualified
-// (functions, casts, operators) and identifiers are pasted only through
-// quote_identifier()/quote_qualified_identifier(), so search_path changes nothing.
+// could not do with max() and setval() by hand. A max() the caller computes is only
+// worth something if the caller sees every row: under row-level security (policies that
+// apply to the caller) it may see some only, and a sequence "synced" past those could
+// still hand out the values of the others. Such a table is no_privilege, its extreme
+// never computed nor shown. A sync that would write is refused up front in a read-only
+// transaction or on a standby (25006, as setval() is), before anything is read. The SQL
+// is fully schema-qualified (functions, casts, operators) and identifiers are pasted
+// only through quote_identifier()/quote_qualified_identifier(), so search_path changes
+// nothing.
 #include "seqguard/core/drift.hpp"
 
 #include "pg/drift.hpp"
@@ -37,6 +43,7 @@ extern "C" {
 #include "nodes/primnodes.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/rls.h"
 }
 
 namespace seqguard::pg {
@@ -56,6 +63,7 @@ struct Use {
   bool identity;
   bool visible;          // USAGE on the table's schema
   bool column_readable;  // SELECT on the column (or the table), and visible
+  bool rows_hidden;      // row-level security applies to the caller on this table
   core::ValueRange range;
   bool folded = false;   // covered by the same column of an ancestor
 
@@ -117,6 +125,14 @@ bool default_calls_nextval(const std::string& adbin, Oid sequence) {
     find_nextval(expr, &search);
   });
   return search.found;
+}
+
+// Whether row-level security policies apply to the current user on `table` (and so may
+// hide rows of it): RLS_ENABLED. RLS_NONE_ENV (owner without FORCE, BYPASSRLS,
+// superuser) and RLS_NONE see every row. With row_security = off a query that policies
+// apply to fails: noError makes that RLS_ENABLED too, which is what it is.
+bool rls_hides_rows(Oid table) {
+  return pg_call([&] { return check_enable_rls(table, InvalidOid, true) == RLS_ENABLED; });
 }
 
 std::optional<core::ValueRange> integer_range(Oid type) {
@@ -233,6 +249,7 @@ Discovery::Discovery() {
     if (!range) continue;
     if (!seen.emplace(r.use.table, r.use.attnum, r.use.sequence).second) continue;
     r.use.range = *range;
+    r.use.rows_hidden = rls_hides_rows(r.use.table);
     r.use.table_name = qualified_name(r.use.table);
     if (sequences_.find(r.use.sequence) == sequences_.end()) {
       SequenceInfo info;
@@ -351,14 +368,18 @@ bool series_sync_allowed() {
   return n > 0 && spi.get_bool(0, 1).value_or(false);
 }
 
-bool caller_may_read(Oid table, const std::string& column) {
-  return pg_call([&] {
+// Why the caller cannot sync a series from its target column, or nullopt if it can.
+std::optional<std::string> target_unreadable(Oid table, const std::string& column) {
+  bool readable = pg_call([&] {
     Oid user = GetUserId();
     if (compat::namespace_aclcheck(get_rel_namespace(table), user, ACL_USAGE) != ACLCHECK_OK) return false;
     if (pg_class_aclcheck(table, user, ACL_SELECT) == ACLCHECK_OK) return true;
     AttrNumber att = get_attnum(table, column.c_str());
     return att > 0 && pg_attribute_aclcheck(table, att, user, ACL_SELECT) == ACLCHECK_OK;
   });
+  if (!readable) return std::string("the caller may not read the target column (SELECT)");
+  if (rls_hides_rows(table)) return std::string("row-level security may hide rows of the target table from the caller");
+  return std::nullopt;
 }
 
 std::string join(const std::vector<std::string>& parts, const char* sep) {
@@ -371,6 +392,10 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
 }
 
 int32_t sync(bool dry_run, const Scope& scope) {
+  // Without this a standby fails later, and only if something is behind, with 55000
+  // "cannot acquire lock mode ExclusiveLock" on the first sequence to move.
+  std::string call = std::string(scope.function) + "()";
+  if (!dry_run) pg_try([&] { PreventCommandIfReadOnly(call.c_str()); });
   require_schema(scope.schema);
   Discovery disc;
   auto in_scope = [&](Oid table, const std::string& schema) {
@@ -401,13 +426,12 @@ int32_t sync(bool dry_run, const Scope& scope) {
       const Use& u = *use;
       labels.push_back(u.label());
       in.column_range = core::intersect(in.column_range, u.range);
-      if (!u.column_readable) {
-        in.column_readable = false;
-        continue;
-      }
+      in.rows_hidden = in.rows_hidden || u.rows_hidden;
+      if (!u.column_readable) in.column_readable = false;
+      if (!u.column_readable || u.rows_hidden) continue;
       in.column_extreme = core::further(info.ascending, in.column_extreme, disc.extreme(u, info.ascending));
     }
-    if (!in.column_readable) in.column_extreme.reset();
+    if (!in.column_readable || in.rows_hidden) in.column_extreme.reset();
     core::DriftDecision d = core::decide_drift(in);
     std::string columns = join(labels, ", ");
     std::string what = "sequence " + name;
@@ -468,11 +492,11 @@ int32_t sync(bool dry_run, const Scope& scope) {
       Oid table = it->second.first;
       std::string schema = pg_call([&] { return get_namespace_name(get_rel_namespace(table)); });
       if (!in_scope(table, schema)) continue;
-      if (!caller_may_read(table, it->second.second)) {
+      if (std::optional<std::string> why = target_unreadable(table, it->second.second)) {
         std::string what = "series \"" + name + "\"";
         Failure f{what, "no_privilege",
                   what + " (" + qualified_name(table) + "." + quote_ident(it->second.second) +
-                      "): no_privilege: the caller may not read the target column (SELECT)"};
+                      "): no_privilege: " + *why};
         if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
         failures.push_back(std::move(f));
         continue;
@@ -527,9 +551,10 @@ std::vector<DriftRow> check_drift(const std::optional<std::string>& schema_name)
     core::DriftInput in;
     in.sequence = info.state;
     in.column_readable = u.column_readable;
+    in.rows_hidden = u.rows_hidden;
     in.column_range = u.range;
     in.may_update = info.may_update;
-    if (u.column_readable) in.column_extreme = disc.extreme(u, info.ascending);
+    if (u.column_readable && !u.rows_hidden) in.column_extreme = disc.extreme(u, info.ascending);
     DriftRow row{u.table, u.column, u.sequence, u.identity, std::nullopt, in.column_extreme, core::decide_drift(in)};
     if (info.state && info.state->is_called) row.last_value = info.state->last_value;
     rows.push_back(std::move(row));

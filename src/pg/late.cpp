@@ -116,11 +116,45 @@ std::string quote_literal(const std::string& s) {
   return pg_call([&] { return (const char*)quote_literal_cstr(s.c_str()); });
 }
 
-std::string trigger_name(const std::string& prefix, const std::string& suffix) {
-  std::string name = prefix + suffix;
-  int len = pg_call([&] { return pg_mbcliplen(name.c_str(), (int)name.size(), NAMEDATALEN - 1); });
-  name.resize((size_t)len);
-  return name;
+namespace {
+
+std::string clipped(const std::string& s, int max_bytes) {
+  int len = pg_call([&] { return pg_mbcliplen(s.c_str(), (int)s.size(), max_bytes); });
+  return s.substr(0, (size_t)len);
+}
+
+// FNV-1a: the same name on every platform (PostgreSQL's hash_bytes depends on byte order),
+// so that documentation and tests can show it.
+uint32_t fnv1a(const std::string& s, uint32_t salt) {
+  uint32_t h = 2166136261u ^ salt;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+bool name_taken(const std::vector<Oid>& rels, const std::string& name) {
+  for (Oid rel : rels)
+    if (pg_call([&] { return OidIsValid(get_trigger_oid(rel, name.c_str(), true)); })) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string trigger_name(Oid table, const std::string& prefix, const std::string& suffix) {
+  std::vector<Oid> rels;
+  List* all = pg_call([&] { return find_all_inheritors(table, NoLock, nullptr); });
+  ListCell* lc;
+  foreach (lc, all) rels.push_back(lfirst_oid(lc));
+  std::string full = prefix + suffix;
+  if (full.size() <= NAMEDATALEN - 1 && !name_taken(rels, full)) return full;
+  for (uint32_t salt = 0;; salt++) {
+    char tag[16];
+    snprintf(tag, sizeof tag, "_%08x", fnv1a(suffix, salt));
+    std::string name = clipped(full, NAMEDATALEN - 1 - (int)strlen(tag)) + tag;
+    if (!name_taken(rels, name)) return name;
+  }
 }
 
 }  // namespace triggers
@@ -284,7 +318,10 @@ void attach(Oid table, const std::string& column, const std::string& series,
       fail(core::sqlstate::duplicate_object, label + " is already late-bound to series \"" + t.args[0] + "\"",
            t.clone ? "It is late-bound through the partitioned table it belongs to." : "",
            "seqguard_detach() it first.");
-  triggers::run_ddl("CREATE CONSTRAINT TRIGGER " + triggers::quote_ident(triggers::trigger_name(kTriggerPrefix, column)) +
+  // Found again by function and arguments (triggers::calling), never by name: triggers
+  // made by 1.0, whose names were clipped without a hash, are detached the same way.
+  triggers::run_ddl("CREATE CONSTRAINT TRIGGER " +
+                    triggers::quote_ident(triggers::trigger_name(table, kTriggerPrefix, column)) +
                     " AFTER INSERT ON " + qualified_name(table) +
                     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION seqguard.late_bind(" +
                     triggers::quote_literal(series) + ", " + triggers::quote_literal(column) + ", " +
@@ -293,7 +330,7 @@ void attach(Oid table, const std::string& column, const std::string& series,
   // yet: ALTER EXTENSION seqguard UPDATE installs the guard on every attachment.
   if (on_change.empty()) return;
   // UPDATE OF: an update that does not name the column costs nothing.
-  triggers::run_ddl("CREATE TRIGGER " + triggers::quote_ident(triggers::trigger_name(kGuardPrefix, column)) +
+  triggers::run_ddl("CREATE TRIGGER " + triggers::quote_ident(triggers::trigger_name(table, kGuardPrefix, column)) +
                     " BEFORE UPDATE OF " + triggers::quote_ident(column) + " ON " + qualified_name(table) +
                     " FOR EACH ROW EXECUTE FUNCTION seqguard.late_guard(" + triggers::quote_literal(column) + ", " +
                     triggers::quote_literal(on_change) + ")");
@@ -352,7 +389,8 @@ Datum late_bind_trigger(FunctionCallInfo fcinfo) {
   if (!row.live || !row.column_null) return PointerGetDatum(nullptr);
 
   std::string scope = row.scope ? row.scope : "";
-  int32_t at = pg_call([] { return (int32_t)GetSQLCurrentDate(); });
+  // As a column default that does not pass `at`: today, in the series' time zone if any.
+  int32_t at = DATEVAL_NOEND;
   std::string rendered;
   int64_t value = next_value(series, scope, at, &rendered);
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pg/bridge.hpp"
+#include "pg/spi.hpp"
 
 namespace seqguard::pg {
 
@@ -63,7 +64,8 @@ void run_ddl(const std::string& sql);
 
 // Acts as a table's owner for the lifetime of the object, without row-level security
 // forced on the owner, the way PostgreSQL's foreign-key triggers act on a table: the
-// triggers touch rows the statement itself wrote, which a policy must not hide.
+// triggers touch rows the statement itself wrote, which a policy must not hide. The
+// inserting role chose search_path: it is pinned for as long (see PinnedSearchPath).
 class AsTableOwner {
  public:
   explicit AsTableOwner(Oid owner);
@@ -72,14 +74,20 @@ class AsTableOwner {
   AsTableOwner& operator=(const AsTableOwner&) = delete;
 
  private:
+  PinnedSearchPath pinned_;  // first: pinned before the switch, restored after it
   Oid saved_user_;
   int saved_sec_;
 };
 
 std::string quote_ident(const std::string& s);
 std::string quote_literal(const std::string& s);
-// "<prefix><suffix>", clipped to a valid identifier length without splitting a character.
-std::string trigger_name(const std::string& prefix, const std::string& suffix);
+// A name for a new trigger on `table`: "<prefix><suffix>" when it fits in an identifier
+// (NAMEDATALEN - 1 bytes); else that name clipped, without splitting a character, plus
+// "_" and 8 hex digits of a hash of the whole suffix, so that suffixes sharing a long
+// beginning get different names. Never the name of a trigger that `table` or one of its
+// partitions already has (another hash is tried), because PostgreSQL clones a
+// partitioned table's row triggers, under its name, to every partition.
+std::string trigger_name(Oid table, const std::string& prefix, const std::string& suffix);
 
 }  // namespace triggers
 

@@ -21,8 +21,17 @@
 // Either way the sequence is read without a lock (pg_sequence_last_value) and moved only
 // when it is behind, by advance_sequence(), which rechecks under the sequence's lock and
 // never moves it backwards. Values outside the sequence's [minvalue, maxvalue] can never
-// collide with it and are ignored. The trigger acts as the extension owner on the
-// sequence: the inserting role needs no privilege on it beyond what nextval needs.
+// collide with it and are ignored.
+//
+// Who may move what: moving a sequence is setval(), which needs UPDATE on it. The trigger
+// acts as the extension owner on the sequence (to read it and take its lock), so it
+// checks that privilege itself, for the role that inserts (the current user when the
+// statement's triggers fire): a sequence that role may not UPDATE is left where it is,
+// with a WARNING, and seqguard_check_drift() shows it behind. Otherwise any role that
+// may INSERT into some protected table could push someone else's sequence to the end of
+// its range. seqguard_protect() itself refuses (42501) to protect a table one of whose
+// sequences its caller may not UPDATE. What runs as the table's owner (the fallback
+// query) runs with search_path pinned and every name qualified (spi.hpp).
 //
 // Which columns a table guards is worked out from the relcache (identity columns,
 // defaults that are nextval(<constant>) under casts) and cached per backend until the
@@ -54,6 +63,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "nodes/primnodes.h"
+#include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/inval.h"
@@ -402,7 +412,8 @@ bool index_extreme(Relation rel, const Guard& g, Snapshot snap, bool want_max, i
 // `only` leaves partitions out (a leaf is all it is asked about).
 Extreme queried_extreme(Oid relid, Oid owner, AttrNumber attnum, const SeqParams& p, bool only) {
   std::string col = triggers::quote_ident(pg_call([&] { return (const char*)get_attname(relid, attnum, false); }));
-  std::string sql = std::string("SELECT ") + (p.increment > 0 ? "max(" : "min(") + col + ")::pg_catalog.int8 FROM " +
+  std::string sql = std::string("SELECT ") + (p.increment > 0 ? "pg_catalog.max(" : "pg_catalog.min(") + col +
+                    ")::pg_catalog.int8 FROM " +
                     (only ? "ONLY " : "") + qualified_name(relid) + " WHERE " + col +
                     " OPERATOR(pg_catalog.>=) $1 AND " + col + " OPERATOR(pg_catalog.<=) $2";
   triggers::AsTableOwner as_owner(owner);
@@ -499,6 +510,15 @@ void notice(const std::string& msg) {
   pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
 }
 
+// Whether the current user may move `seq` (setval needs UPDATE on it).
+bool may_update(Oid seq) {
+  return pg_call([&] { return pg_class_aclcheck(seq, GetUserId(), ACL_UPDATE) == ACLCHECK_OK; });
+}
+
+std::string current_role_name() {
+  return pg_call([] { return (const char*)GetUserNameFromId(GetUserId(), false); });
+}
+
 }  // namespace
 
 void protect(Oid table) {
@@ -514,6 +534,18 @@ void protect(Oid table) {
     fail(core::sqlstate::object_not_in_prerequisite_state,
          "seqguard_protect: table " + qualified_name(table) + " has no column that draws from a sequence",
          {}, "It guards identity, serial and DEFAULT nextval(...) columns of integer types.");
+  // Before anything is installed or moved: owning a table whose column defaults to
+  // nextval('someone_else.seq') gives no right over that sequence.
+  for (const Target& t : targets)
+    for (const Guard& g : t.guards)
+      if (!may_update(g.sequence)) {
+        std::string col = pg_call([&] { return (const char*)get_attname(t.relid, g.attnum, false); });
+        fail(core::sqlstate::insufficient_privilege,
+             "seqguard_protect: permission denied for sequence " + qualified_name(g.sequence),
+             "Column " + triggers::quote_ident(col) + " of " + qualified_name(t.relid) +
+                 " draws from it; protecting the table moves it (setval), which needs UPDATE on it.",
+             "GRANT UPDATE ON SEQUENCE " + qualified_name(g.sequence) + " to the role that protects the table.");
+      }
 
   for (const Target& t : targets) {
     if (t.guards.empty()) continue;
@@ -593,6 +625,24 @@ Datum protect_trigger(FunctionCallInfo fcinfo) {
   for (const Move& m : moves(guards, params, ext)) {
     SeqParams p = sequence_params(m.sequence);
     if (!may_be_behind(m.sequence, p, m.target)) continue;
+    // The inserting role's right, checked only when there is something to move.
+    if (!may_update(m.sequence)) {
+      std::string role = current_role_name();
+      {
+        Spi spi;  // "may be behind" may be a sequence never called: look closer before warning
+        SequenceState st = read_sequence(spi, m.sequence);
+        if (st.increment > 0 ? st.next_value() > m.target : st.next_value() < m.target) continue;
+      }
+      std::string msg = "seqguard: sequence " + qualified_name(m.sequence) + " is behind the values in " +
+                        qualified_name(RelationGetRelid(rel)) + " and was not moved: role " + role +
+                        " may not UPDATE it";
+      pg_try([&] {
+        ereport(WARNING, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg_internal("%s", msg.c_str()),
+                          errhint("seqguard_check_drift() reports it; seqguard_sync() run by a role that may "
+                                  "UPDATE the sequence moves it.")));
+      });
+      continue;
+    }
     Spi spi;
     advance_sequence(spi, m.sequence, m.target);
   }

@@ -31,6 +31,7 @@
 
 #include "pg/direct.hpp"
 #include "pg/locks.hpp"
+#include "pg/period.hpp"
 #include "pg/sequence.hpp"
 #include "pg/spi.hpp"
 
@@ -47,6 +48,7 @@ extern "C" {
 #include "commands/sequence.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
+#include "utils/rls.h"
 }
 
 namespace seqguard::pg {
@@ -62,6 +64,9 @@ struct SeriesDef {
   bool overflow_error;
   Oid target_table;
   std::string target_column;
+  std::optional<std::string> reset;      // as given at creation; NULL: the template's rule
+  std::optional<std::string> time_zone;  // validated IANA name
+  const pg_tz* tz = nullptr;             // of time_zone; PostgreSQL keeps zones for good
   // Roles that may allocate (seqguard_grant_allocate); InvalidOid stands for PUBLIC.
   std::vector<Oid> allocators;
 };
@@ -96,7 +101,6 @@ struct Counter {
 std::unordered_map<std::string, std::shared_ptr<const SeriesDef>> series_cache;
 std::unordered_map<std::string, Oid> fast_sequences;  // key: counter key
 Oid series_relid = InvalidOid;
-bool series_layout_1_0 = false;
 // Fast counters: the last value this session drew from each sequence, for currval (a
 // sequence's own last_value is whichever session drew last). Like PostgreSQL's own
 // currval state it is keyed by the sequence's OID and kept for the session: a dropped
@@ -170,9 +174,6 @@ void on_relcache_invalidation(Datum, Oid relid) {
 void check_caches() {
   Oid schema = catalog().schema;
   Oid relid = pg_call([&] { return get_relname_relid("series", schema); });
-  // A database still at 1.0 (the library was upgraded, ALTER EXTENSION UPDATE not run
-  // yet) has the 1.0 columns only; it keeps working as 1.0 did until it is updated.
-  series_layout_1_0 = pg_call([&] { return get_attnum(relid, "allocators") == InvalidAttrNumber; });
   if (relid == series_relid) return;
   series_cache.clear();
   fast_sequences.clear();
@@ -201,6 +202,15 @@ std::string counter_key(std::string_view series, std::string_view scope, std::st
        "Create it with seqguard_create_series().");
 }
 
+// Whether seqguard.series has the columns of 1.1. The library is replaced before
+// `ALTER EXTENSION seqguard UPDATE` runs: until then a 1.0 database has the 1.0 columns
+// only, its counters are keyed by 1.0's periods, and it must go on working as 1.0 did.
+// Asked each time a definition is loaded (after the series table's lock), not once per
+// transaction: the update's invalidation arrives with that lock.
+bool series_table_is_1_1(Oid relid) {
+  return pg_call([&] { return get_attnum(relid, "time_zone"); }) != InvalidAttrNumber;
+}
+
 // After seqguard.series was invalidated: if this transaction dropped and re-created the
 // extension, what it drew belongs to tables that are gone. Those counters are set
 // aside (a savepoint rollback may bring the old extension back) and every right and
@@ -226,18 +236,20 @@ std::shared_ptr<const SeriesDef> find_series(const std::string& key) {
   auto it = series_cache.find(key);
   if (it != series_cache.end()) return it->second;
 
+  if (series_relid == InvalidOid)
+    series_relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  const bool v1_1 = series_table_is_1_1(series_relid);
   auto def = std::make_shared<SeriesDef>();
   {
     Spi spi;
     uint64_t n = spi.execute(
-        series_layout_1_0
-            ? "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
-              "target_column::pg_catalog.text, '0' "
-              "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1"
-            : "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
-              "target_column::pg_catalog.text, "
-              "pg_catalog.array_to_string(allocators::pg_catalog.oid[], ',') "
-              "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
+        v1_1 ? "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
+               "target_column::pg_catalog.text, "
+               "pg_catalog.array_to_string(allocators::pg_catalog.oid[], ','), reset, time_zone "
+               "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1"
+             : "SELECT format, gapless, start_value, increment, on_overflow, target_table::pg_catalog.oid, "
+               "target_column::pg_catalog.text, '0' "
+               "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
         {Param::text(key)}, Snap::latest, true);
     if (n == 0) unknown_series(key);
     def->name = key;
@@ -255,10 +267,23 @@ std::shared_ptr<const SeriesDef> find_series(const std::string& key) {
       def->allocators.push_back((Oid)std::stoul(roles.substr(pos, comma - pos)));
       pos = comma + 1;
     }
+    if (v1_1) {
+      def->reset = spi.get_text(0, 9);
+      def->time_zone = spi.get_text(0, 10);
+    }
   }
+  if (!v1_1)
+    def->tpl.use_1_0_period();
+  else if (def->reset)
+    def->tpl.set_reset(core::period_from_reset(*def->reset));
+  if (def->time_zone) def->tz = load_time_zone(*def->time_zone);
   series_cache[key] = def;
   return def;
 }
+
+// The date an allocation is for: `at` as passed, or today in the series' time zone (the
+// session's when it has none).
+int32_t allocation_date(const SeriesDef& s, int32_t at) { return at_not_passed(at) ? today_in(s.tz) : at; }
 
 // What a call does with a series: allocators and readers of counters need the
 // allocation right; administration functions are guarded by EXECUTE instead.
@@ -295,6 +320,11 @@ std::shared_ptr<const SeriesDef> load_series(std::string_view name, Access acces
     // Allocators share the series lock, so seqguard_drop_series() waits for them and
     // they never write counters for a series that no longer exists. Once per transaction.
     lock_object(LockSpace::series, lock_hash(name), ShareLock);
+    // The series table too, even when the definition is cached: the update to 1.1
+    // rewrites counters' periods under an exclusive lock on it, and taking this lock
+    // delivers the invalidation that makes this backend drop its 1.0 definitions.
+    Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+    if (relid != InvalidOid) pg_try([&] { LockRelationOid(relid, AccessShareLock); });
     lk = series_locks.emplace(key, SeriesLock{GetCurrentTransactionNestLevel(), InvalidOid}).first;
   }
   // The lock wait may have let a new definition in: check again with the one in force.
@@ -871,14 +901,21 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
   }
 }
 
-Counter& counter_for_call(std::string_view series, std::string_view scope, int32_t at, bool lock) {
+// `at` comes back as the date the call is for.
+Counter& counter_for_call(std::string_view series, std::string_view scope, int32_t& at, bool lock) {
   Oid user = GetUserId();
-  if (last_hit.counter != nullptr && last_hit.date == at && last_hit.user == user && last_hit.series == series &&
-      last_hit.scope == scope && (!lock || last_hit.counter->created_level > 0))
-    return *last_hit.counter;
+  if (last_hit.counter != nullptr && last_hit.user == user && last_hit.series == series && last_hit.scope == scope &&
+      (!lock || last_hit.counter->created_level > 0)) {
+    int32_t date = allocation_date(*last_hit.counter->series, at);
+    if (date == last_hit.date) {
+      at = date;
+      return *last_hit.counter;
+    }
+  }
   check_scope(scope);
   std::shared_ptr<const SeriesDef> sp = load_series(series, Access::allocate);
   const SeriesDef& s = *sp;
+  at = allocation_date(s, at);
   std::string period = s.tpl.period_key(to_core_date(at));
   Counter& c = get_counter(sp, std::string(scope), period, lock);
   if (lock || !s.gapless) {
@@ -978,7 +1015,7 @@ void counter_worker_main(Datum arg) {
 
 core::Date to_core_date(int32_t pg_date) {
   if (DATE_NOT_FINITE(pg_date))
-    fail("22008", "seqguard needs a finite date, not infinity");
+    fail("22008", std::string("seqguard needs a finite date, not ") + (DATE_IS_NOBEGIN(pg_date) ? "-infinity" : "infinity"));
   core::Date d = core::date_from_unix_days((int64_t)pg_date + 10957);
   if (d.year < 1 || d.year > 9999) fail("22008", "date out of range for seqguard: years 1 to 9999");
   return d;
@@ -1004,7 +1041,7 @@ std::optional<int64_t> current_value(std::string_view series, std::string_view s
   check_scope(scope);
   std::shared_ptr<const SeriesDef> sp = load_series(series, Access::allocate);
   const SeriesDef& s = *sp;
-  std::string period = s.tpl.period_key(to_core_date(at));
+  std::string period = s.tpl.period_key(to_core_date(allocation_date(s, at)));
   if (s.gapless) {
     if (const Counter* c = held_counter(s, scope, period)) return c->last;
     return read_stored(s, scope, period).last;
@@ -1021,7 +1058,7 @@ std::string peek(std::string_view series, std::string_view scope, int32_t at) {
   check_scope(scope);
   std::shared_ptr<const SeriesDef> sp = load_series(series, Access::allocate);
   const SeriesDef& s = *sp;
-  core::Date date = to_core_date(at);
+  core::Date date = to_core_date(allocation_date(s, at));
   std::string period = s.tpl.period_key(date);
   const Counter* c = held_counter(s, scope, period);
   int64_t next = c ? advance(s, c->last) : read_stored(s, scope, period).next(s);
@@ -1032,7 +1069,7 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
   check_scope(scope);
   std::shared_ptr<const SeriesDef> sp = load_series(series, Access::admin);
   const SeriesDef& s = *sp;
-  std::string period = s.tpl.period_key(to_core_date(at));
+  std::string period = s.tpl.period_key(to_core_date(allocation_date(s, at)));
   int64_t floor;
   if (__builtin_sub_overflow(s.start, (int64_t)s.increment, &floor)) floor = INT64_MIN;
   if (value < floor)
@@ -1088,20 +1125,71 @@ void create_series(const SeriesOptions& o) {
       fail(core::sqlstate::undefined_column, "column \"" + *o.target_column + "\" of relation " +
                                                  qualified_name(o.target_table) + " does not exist");
   }
+  if (o.reset) tpl.set_reset(core::period_from_reset(*o.reset));
+  std::optional<std::string> time_zone;
+  if (o.time_zone) time_zone = canonical_time_zone(*o.time_zone);
+  Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  const bool v1_1 = series_table_is_1_1(relid);
+  if (!v1_1 && tpl.uses_1_1_tokens())
+    fail(core::sqlstate::feature_not_supported,
+         "template \"" + o.format + "\" needs seqguard 1.1, and this database has seqguard 1.0",
+         {}, "Run ALTER EXTENSION seqguard UPDATE first.");
   check_writable("seqguard_create_series()");
   lock_object(LockSpace::series, lock_hash(o.name), ExclusiveLock);
   Spi spi;
-  if (spi.execute("SELECT 1 FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1", {Param::text(o.name)},
-                  Snap::latest, true) > 0)
-    fail(core::sqlstate::duplicate_object, "series \"" + o.name + "\" already exists");
-  spi.execute(
-      "INSERT INTO seqguard.series (name, format, gapless, start_value, increment, on_overflow, "
-      "target_table, target_column) VALUES ($1, $2, $3, $4, $5, $6, $7::pg_catalog.oid::pg_catalog.regclass, "
-      "$8::pg_catalog.name)",
-      {Param::text(o.name), Param::text(o.format), Param::boolean(o.gapless), Param::int8(o.start_value),
-       Param::int4(o.increment), Param::text(o.on_overflow),
-       o.target_table != InvalidOid ? Param::oid(o.target_table) : Param::null(OIDOID),
-       o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID)});
+  if (v1_1) {
+    if (spi.execute("SELECT format, gapless, start_value, increment, on_overflow, "
+                    "target_table::pg_catalog.oid, target_column::pg_catalog.text, reset, time_zone "
+                    "FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1",
+                    {Param::text(o.name)}, Snap::latest, true) > 0) {
+      // For migrations that run twice: the same definition again is no error.
+      std::vector<std::string> differ;
+      auto same = [&](const char* what, bool equal) {
+        if (!equal) differ.push_back(what);
+      };
+      same("format", spi.get_text(0, 1) == o.format);
+      same("gapless", spi.get_bool(0, 2) == o.gapless);
+      same("start_value", spi.get_int8(0, 3) == o.start_value);
+      same("increment", spi.get_int8(0, 4) == (int64_t)o.increment);
+      same("on_overflow", spi.get_text(0, 5) == o.on_overflow);
+      same("target_table", spi.get_oid(0, 6).value_or(InvalidOid) == o.target_table);
+      same("target_column", spi.get_text(0, 7) == o.target_column);
+      same("reset", spi.get_text(0, 8) == o.reset);
+      same("time_zone", spi.get_text(0, 9) == time_zone);
+      if (o.if_not_exists && differ.empty()) {
+        std::string msg = "series \"" + o.name + "\" already exists, skipping";
+        pg_try([&] { ereport(NOTICE, (errcode(ERRCODE_DUPLICATE_OBJECT), errmsg_internal("%s", msg.c_str()))); });
+        return;
+      }
+      std::string list;
+      for (const std::string& d : differ) list += (list.empty() ? "" : ", ") + d;
+      fail(core::sqlstate::duplicate_object, "series \"" + o.name + "\" already exists",
+           o.if_not_exists ? "It was created with a different " + list + "." : std::string(),
+           o.if_not_exists ? "Drop it first, or give the same definition." : std::string());
+    }
+    spi.execute(
+        "INSERT INTO seqguard.series (name, format, gapless, start_value, increment, on_overflow, "
+        "target_table, target_column, reset, time_zone) VALUES ($1, $2, $3, $4, $5, $6, "
+        "$7::pg_catalog.oid::pg_catalog.regclass, $8::pg_catalog.name, $9, $10)",
+        {Param::text(o.name), Param::text(o.format), Param::boolean(o.gapless), Param::int8(o.start_value),
+         Param::int4(o.increment), Param::text(o.on_overflow),
+         o.target_table != InvalidOid ? Param::oid(o.target_table) : Param::null(OIDOID),
+         o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID),
+         o.reset ? Param::text(*o.reset) : Param::null(TEXTOID),
+         time_zone ? Param::text(*time_zone) : Param::null(TEXTOID)});
+  } else {
+    if (spi.execute("SELECT 1 FROM seqguard.series WHERE name OPERATOR(pg_catalog.=) $1", {Param::text(o.name)},
+                    Snap::latest, true) > 0)
+      fail(core::sqlstate::duplicate_object, "series \"" + o.name + "\" already exists");
+    spi.execute(
+        "INSERT INTO seqguard.series (name, format, gapless, start_value, increment, on_overflow, "
+        "target_table, target_column) VALUES ($1, $2, $3, $4, $5, $6, $7::pg_catalog.oid::pg_catalog.regclass, "
+        "$8::pg_catalog.name)",
+        {Param::text(o.name), Param::text(o.format), Param::boolean(o.gapless), Param::int8(o.start_value),
+         Param::int4(o.increment), Param::text(o.on_overflow),
+         o.target_table != InvalidOid ? Param::oid(o.target_table) : Param::null(OIDOID),
+         o.target_column ? Param::text(*o.target_column) : Param::null(TEXTOID)});
+  }
   forget_definition(o.name);
   invalidate_series_caches();
   created_here.insert(o.name);
@@ -1154,6 +1242,10 @@ void set_allocate(const std::string& series, const std::string& role, bool grant
   invalidate_series_caches();
 }
 
+std::optional<core::ParsedId> parse_series_id(const std::string& series, std::string_view id) {
+  return find_series(series)->tpl.parse_id(id);
+}
+
 std::vector<std::string> series_with_target() {
   Spi spi;
   uint64_t n = spi.execute("SELECT name FROM seqguard.series WHERE target_table IS NOT NULL ORDER BY name", {},
@@ -1164,12 +1256,21 @@ std::vector<std::string> series_with_target() {
 }
 
 int32_t sync_series(const std::string& name, bool dry_run) {
+  // A fast counter's move would otherwise fail on a standby with 55000 on its lock.
+  if (!dry_run) check_writable("seqguard_sync_series()");
   std::shared_ptr<const SeriesDef> sp = load_series(name, Access::admin);
   const SeriesDef& s = *sp;
   if (s.target_table == InvalidOid)
     fail(core::sqlstate::object_not_in_prerequisite_state,
          "series \"" + name + "\" has no target column to sync from",
          {}, "Create the series with target_table and target_column.");
+  // The largest number the caller sees proves nothing when policies hide rows from it.
+  if (pg_call([&] { return check_enable_rls(s.target_table, InvalidOid, true) == RLS_ENABLED; }))
+    fail(core::sqlstate::insufficient_privilege,
+         "seqguard_sync_series: row-level security may hide rows of " + qualified_name(s.target_table) +
+             " from the caller",
+         "Syncing series \"" + name + "\" past only the rows the caller sees could leave it behind the others.",
+         "Run it as the table's owner or a role with BYPASSRLS.");
   // Largest number found per (scope, period). Read with the caller's privileges: sync
   // must not become a way to read a table the caller cannot.
   std::map<std::pair<std::string, std::string>, int64_t> found;

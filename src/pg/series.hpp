@@ -24,6 +24,9 @@ struct SeriesOptions {
   std::string on_overflow;
   Oid target_table;           // InvalidOid when none
   std::optional<std::string> target_column;
+  std::optional<std::string> reset;      // NULL: the period the template's tokens give
+  std::optional<std::string> time_zone;  // NULL: the session's TimeZone at each call
+  bool if_not_exists = false;
 };
 
 void create_series(const SeriesOptions& opts);
@@ -40,6 +43,9 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
 // found in its target column; never backwards. With `dry_run`, only reports (NOTICE)
 // what it would move. Returns the number of counters moved (or that would move).
 int32_t sync_series(const std::string& series, bool dry_run = false);
+
+// The scope, period and number of an ID that `series` could have issued, if it could.
+std::optional<core::ParsedId> parse_series_id(const std::string& series, std::string_view id);
 
 // Names of the series that have a target column (for seqguard_sync_all).
 std::vector<std::string> series_with_target();

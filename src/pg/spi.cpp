@@ -55,9 +55,38 @@ Param Param::boolean(bool v) { return Param{BOOLOID, BoolGetDatum(v), false}; }
 Param Param::oid(Oid v) { return Param{OIDOID, ObjectIdGetDatum(v), false}; }
 Param Param::null(Oid type) { return Param{type, 0, true}; }
 
+PinnedSearchPath::PinnedSearchPath() : level_(NewGUCNestLevel()), uncaught_at_entry_(std::uncaught_exceptions()) {
+  try {
+    pg_try([] {
+      (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                              true, 0, false);
+    });
+  } catch (...) {
+    AtEOXact_GUC(false, level_);
+    throw;
+  }
+}
+
+PinnedSearchPath::~PinnedSearchPath() {
+  // Also while an error unwinds: the transaction has not aborted yet (the error was
+  // caught by pg_call), so the nest level is still ours to pop. Restoring search_path
+  // runs only its assign hook, which raises nothing; the guard is for certainty.
+  bool ok = std::uncaught_exceptions() == uncaught_at_entry_;
+  MemoryContext ctx = CurrentMemoryContext;
+  PG_TRY();
+  { AtEOXact_GUC(ok, level_); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(ctx);
+    FlushErrorState();
+  }
+  PG_END_TRY();
+}
+
 Spi::Spi(Role role) : uncaught_at_entry_(std::uncaught_exceptions()) {
   Oid user = role == Role::owner ? catalog().owner : InvalidOid;
   GetUserIdAndSecContext(&saved_user_, &saved_sec_);
+  if (role == Role::owner) pinned_.emplace();
   pg_try([] {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
   });

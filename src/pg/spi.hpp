@@ -4,7 +4,9 @@
 // switch to the owner of the `seqguard` schema for their own queries only (the way
 // SECURITY DEFINER would, without its per-call GUC cost, which a one-million-row
 // INSERT ... SELECT would pay a million times). Every query is fully schema-qualified,
-// operators included, so search_path cannot redirect it.
+// operators included, so search_path cannot redirect it; and every connection that runs
+// as a role other than the caller's also pins search_path (PinnedSearchPath), so that a
+// name a query forgot to qualify still cannot resolve to a function the caller planted.
 #pragma once
 
 #include <cstdint>
@@ -43,8 +45,27 @@ struct Param {
   static Param null(Oid type);
 };
 
-// One SPI connection. By default it runs as the extension owner for its lifetime;
-// Role::caller keeps the caller's privileges (reading a user's table, for instance).
+// search_path = pg_catalog, pg_temp for the object's lifetime, in a GUC nest level of
+// its own (as a function's SET clause would), restored when the object dies, on errors
+// too. Whatever runs with rights the caller lacks must live inside one: the caller
+// chose search_path, and a schema of theirs in it could otherwise shadow max() or =.
+// Functions and operators never resolve through pg_temp, so pg_temp, listed last, only
+// keeps temporary relations from shadowing anything.
+class PinnedSearchPath {
+ public:
+  PinnedSearchPath();
+  ~PinnedSearchPath();
+  PinnedSearchPath(const PinnedSearchPath&) = delete;
+  PinnedSearchPath& operator=(const PinnedSearchPath&) = delete;
+
+ private:
+  int level_;
+  int uncaught_at_entry_;
+};
+
+// One SPI connection. By default it runs as the extension owner for its lifetime, with
+// search_path pinned; Role::caller keeps the caller's privileges and search_path
+// (reading a user's table, for instance).
 enum class Role { owner, caller };
 class Spi {
  public:
@@ -67,12 +88,15 @@ class Spi {
   std::optional<Oid> get_oid(uint64_t row, int col) const;
 
  private:
+  std::optional<PinnedSearchPath> pinned_;
   Oid saved_user_;
   int saved_sec_;
   int uncaught_at_entry_;
 };
 
-// Runs `f` as the extension owner (for calls outside SPI, such as nextval()).
+// Runs `f` as the extension owner, for direct calls that resolve no name (nextval() and
+// setval() by OID, pg_sequence_last_value()): it does not pin search_path, which keeps
+// the per-ID cost of a fast series low. SQL as the owner goes through Spi.
 class AsOwner {
  public:
   AsOwner();

@@ -53,7 +53,9 @@ Datum setval_fn(FunctionCallInfo fcinfo) {
 }
 
 // seqguard_create_series(series, format, gapless, start_value, increment, on_overflow,
-//                        target_table, target_column) RETURNS void
+//                        target_table, target_column, reset, time_zone, if_not_exists)
+//   RETURNS void
+// A database still on 1.0 calls it with the first eight arguments.
 Datum create_series_fn(FunctionCallInfo fcinfo) {
   SeriesOptions o;
   o.name = std::string(text_arg(fcinfo, 0, "series"));
@@ -64,6 +66,11 @@ Datum create_series_fn(FunctionCallInfo fcinfo) {
   o.on_overflow = std::string(text_arg(fcinfo, 5, "on_overflow"));
   o.target_table = PG_ARGISNULL(6) ? InvalidOid : PG_GETARG_OID(6);
   if (!PG_ARGISNULL(7)) o.target_column = std::string(NameStr(*PG_GETARG_NAME(7)));
+  if (PG_NARGS() >= 11) {
+    o.reset = opt_text_arg(fcinfo, 8);
+    o.time_zone = opt_text_arg(fcinfo, 9);
+    o.if_not_exists = bool_arg(fcinfo, 10, "if_not_exists");
+  }
   create_series(o);
   PG_RETURN_VOID();
 }

@@ -13,9 +13,10 @@
 //   - Template::parse either succeeds or throws core::Error with SQLSTATE 22023 (any
 //     other exception escapes and libFuzzer reports it as a crash);
 //   - render() of a parsed template, with any value, scope and valid date, parses back:
-//     parse_id() finds it (when the template's period can be read back from the text),
-//     the result renders to the same text, and without a {scope} token it is exactly the
-//     value that was rendered (with its period, when the year is unambiguous);
+//     parse_id() finds it, the result renders to the same text, and without a {scope}
+//     token it is exactly the value that was rendered, with its period when the year is
+//     unambiguous; the same holds after set_reset() to any period the template accepts,
+//     and set_reset() either accepts a period or refuses it with 22023;
 //   - parse_id() of arbitrary text returns nothing or an ID that renders to that text;
 //   - nothing reads out of bounds, overflows a signed integer or leaks (ASan/UBSan/LSan).
 #include <cstddef>
@@ -66,40 +67,14 @@ Date date_of(std::string_view s) {
   return seqguard::core::date_from_unix_days(days);
 }
 
-// The date a period key stands for ("", "2026", "2026-11", "2026-11-23").
-Date date_of_period_key(const std::string& key) {
-  Date d{1, 1, 1};
-  if (key.size() >= 4) d.year = std::atoi(key.substr(0, 4).c_str());
-  if (key.size() >= 7) d.month = std::atoi(key.substr(5, 2).c_str());
-  if (key.size() >= 10) d.day = std::atoi(key.substr(8, 2).c_str());
-  return d;
-}
-
 bool has(const Template& t, Template::Kind k) {
   for (const auto& p : t.parts())
     if (p.kind == k) return true;
   return false;
 }
 
-// Whether the text of an ID pins down its counter period (Template::parse_id's rule).
-bool period_recoverable(const Template& t) {
-  bool year = has(t, Template::Kind::year4) || has(t, Template::Kind::year2);
-  bool month = has(t, Template::Kind::month), day = has(t, Template::Kind::day);
-  switch (t.period()) {
-    case Period::none:
-      return true;
-    case Period::year:
-      return year;
-    case Period::month:
-      return year && month;
-    case Period::day:
-      return year && month && day;
-  }
-  return false;
-}
-
 void check_renders_back(const Template& t, const ParsedId& p, std::string_view id) {
-  std::string again = t.render(p.value, p.scope, date_of_period_key(p.period_key));
+  std::string again = t.render(p.value, p.scope, p.at);
   if (again != id) fail("parse_id result does not render to the parsed text", std::string(id), again);
 }
 
@@ -136,19 +111,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const std::string rendered = t.render(value, scope, at);
   std::optional<ParsedId> back = t.parse_id(rendered);
-  if (!period_recoverable(t)) {
-    if (back) fail("parse_id found a period the text cannot pin down", t.source(), rendered);
-    return 0;
-  }
   if (!back) fail("a rendering of the template does not parse back", t.source(), rendered);
   check_renders_back(t, *back, rendered);
+  if (back->period_key != t.period_key(back->at)) fail("period key is not the date's", rendered, back->period_key);
+  // {YY} and {IY} alone read back as 20YY: the period is the rendered one when a
+  // four-digit year is printed, or the date is well inside 2001..2098.
+  const bool year_exact = has(t, Template::Kind::year4) || has(t, Template::Kind::fiscal_year) ||
+                          has(t, Template::Kind::iso_year4) || (at.year >= 2001 && at.year <= 2098);
   if (!t.has_scope()) {
     // Everything around {seq} has a fixed width, so the number is determined.
     if (back->value != value) fail("parsed back a different number", rendered, std::to_string(back->value));
-    // {YY} alone reads back as 20YY.
-    bool year_exact = has(t, Template::Kind::year4) || (at.year >= 2000 && at.year <= 2099);
     if (year_exact && back->period_key != t.period_key(at))
       fail("parsed back a different period", rendered, back->period_key);
+  }
+
+  // Every reset the template accepts keeps IDs parseable into their own counter.
+  for (Period p : {Period::none, Period::year, Period::fiscal_year, Period::month, Period::week, Period::day}) {
+    Template r = t;
+    try {
+      r.set_reset(p);
+    } catch (const Error& e) {
+      if (std::string_view(e.sqlstate()) != "22023") fail("reset error with an unexpected SQLSTATE", e.sqlstate());
+      if (t.identifies(p)) fail("reset refused a period the template identifies", t.source());
+      continue;
+    }
+    std::optional<ParsedId> rb = r.parse_id(rendered);
+    if (!rb) fail("a rendering does not parse back after a reset", t.source(), rendered);
+    if (rb->period_key != r.period_key(rb->at)) fail("reset period key is not the date's", rendered, rb->period_key);
+    if (year_exact && !t.has_scope() && rb->period_key != r.period_key(at))
+      fail("parsed back a different period after a reset", rendered, rb->period_key);
   }
   return 0;
 }

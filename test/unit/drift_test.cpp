@@ -302,6 +302,21 @@ TEST(DriftDecide, Privileges) {
   EXPECT_EQ(d.lag, std::nullopt);
   EXPECT_EQ(d.reason, "the caller may not read the column (SELECT)");
 
+  // Rows hidden by row-level security: whatever extreme was seen proves nothing.
+  in.column_readable = true;
+  in.rows_hidden = true;
+  in.column_extreme = 10;
+  d = decide_drift(in);
+  EXPECT_EQ(d.status, DriftStatus::no_privilege);
+  EXPECT_EQ(d.lag, std::nullopt);
+  EXPECT_EQ(d.target, std::nullopt);
+  EXPECT_EQ(d.reason, "row-level security may hide rows of the table from the caller");
+  in.column_extreme = 1;  // even when what it sees says "ok"
+  EXPECT_EQ(decide_drift(in).status, DriftStatus::no_privilege);
+  in.column_readable = false;
+  EXPECT_EQ(decide_drift(in).reason,
+            "the caller may not read the column (SELECT); row-level security may hide rows of the table from the caller");
+
   // Not allowed to update: only matters when there is something to move.
   d = decide(ascending(1, true), 10, int8_range, false);
   EXPECT_EQ(d.status, DriftStatus::no_privilege);

@@ -66,6 +66,9 @@ std::optional<int64_t> further(bool ascending, std::optional<int64_t> a, std::op
 struct DriftInput {
   std::optional<SequenceSnapshot> sequence;  // nothing: the caller may not read the sequence
   bool column_readable = true;               // false: the caller may not read the column
+  // Row-level security may hide rows of the table from the caller: the extreme it can
+  // compute proves nothing, so it is not computed (column_extreme is ignored).
+  bool rows_hidden = false;
   // MAX(column) for an ascending sequence, MIN(column) for a descending one; nothing when
   // the column holds no non-NULL value. Ignored when !column_readable.
   std::optional<int64_t> column_extreme;
@@ -89,7 +92,7 @@ struct DriftDecision {
 };
 
 // The decision, in this order: no_privilege when the sequence or the column cannot be
-// read; empty when the column holds no value; exhausted when nextval() fails now, when
+// read, or rows may be hidden from the caller; empty when the column holds no value; exhausted when nextval() fails now, when
 // the next value does not fit the column type, when a CYCLE sequence wrapped onto stored
 // values, or when there is no value past the extreme that both the sequence and the
 // column type can hold; ok when nextval() is already past the extreme; otherwise behind
