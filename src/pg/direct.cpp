@@ -27,7 +27,7 @@ Table::Table(const char* name, const char* const* columns, int natts, LOCKMODE m
                       errmsg("table seqguard.%s does not exist", name),
                       errhint("Drop and re-create the extension seqguard.")));
     rel = table_open(relid, mode);
-    pkey = RelationGetPrimaryKeyIndex(rel);
+    pkey = compat::primary_key_index(rel);
     TupleDesc desc = RelationGetDescr(rel);
     layout_ok = desc->natts == natts && OidIsValid(pkey);
     for (int i = 0; layout_ok && i < natts; i++) {

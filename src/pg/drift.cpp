@@ -115,10 +115,7 @@ bool find_nextval(Node* node, void* context) {
       }
     }
   }
-  // PostgreSQL 15 declares the walker as bool (*)(); void (*)() is the type every
-  // function pointer may pass through without -Wcast-function-type complaining.
-  return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(find_nextval)),
-                                context);
+  return compat::walk_expression_tree(node, find_nextval, context);
 }
 
 bool default_calls_nextval(const std::string& adbin, Oid sequence) {
@@ -388,7 +385,7 @@ void require_schema(const std::optional<std::string>& schema_name) {
   if (!schema_name) return;
   Oid nsp = pg_call([&] { return get_namespace_oid(schema_name->c_str(), true); });
   if (nsp == InvalidOid) fail("3F000", "schema \"" + *schema_name + "\" does not exist");
-  AclResult acl = pg_call([&] { return pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE); });
+  AclResult acl = pg_call([&] { return compat::namespace_aclcheck(nsp, GetUserId(), ACL_USAGE); });
   if (acl != ACLCHECK_OK)
     fail(core::sqlstate::insufficient_privilege, "permission denied for schema " + quote_ident(*schema_name));
 }
@@ -423,7 +420,7 @@ bool series_sync_allowed() {
 std::optional<std::string> target_unreadable(Oid table, const std::string& column) {
   bool readable = pg_call([&] {
     Oid user = GetUserId();
-    if (pg_namespace_aclcheck(get_rel_namespace(table), user, ACL_USAGE) != ACLCHECK_OK) return false;
+    if (compat::namespace_aclcheck(get_rel_namespace(table), user, ACL_USAGE) != ACLCHECK_OK) return false;
     if (pg_class_aclcheck(table, user, ACL_SELECT) == ACLCHECK_OK) return true;
     AttrNumber att = get_attnum(table, column.c_str());
     return att > 0 && pg_attribute_aclcheck(table, att, user, ACL_SELECT) == ACLCHECK_OK;

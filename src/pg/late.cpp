@@ -59,7 +59,7 @@ void require_owned_table(Oid table, const char* function) {
                                             " does not exist");
   if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
     fail(sqlstate_ext::wrong_object_type, std::string(function) + ": " + qualified_name(table) + " is not a table");
-  bool owner = pg_call([&] { return pg_class_ownercheck(table, GetUserId()); });
+  bool owner = pg_call([&] { return compat::class_ownercheck(table, GetUserId()); });
   if (!owner)
     fail(core::sqlstate::insufficient_privilege, std::string(function) + ": must be owner of table " + qualified_name(table),
          "The trigger it installs acts on the table as its owner.");

@@ -26,6 +26,8 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
+#include "pg/compat.hpp"
+
 // PostgreSQL's c.h defines these as macros; they break the C++ standard library.
 #undef printf
 #undef sprintf

@@ -119,7 +119,7 @@ Oid nextval_target(Node* n) {
 Oid column_sequence(Relation rel, AttrNumber attnum) {
   Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
   if (a->attisdropped) return InvalidOid;
-  if (a->attidentity) return getIdentitySequence(RelationGetRelid(rel), attnum, true);
+  if (a->attidentity) return compat::identity_sequence(rel, attnum, true);
   TupleConstr* c = RelationGetDescr(rel)->constr;
   if (!a->atthasdef || c == nullptr) return InvalidOid;
   for (int i = 0; i < c->num_defval; i++)
@@ -364,7 +364,7 @@ bool index_has_between(Relation rel, const Guard& g, Snapshot snap, int64_t from
   bool found = false;
   pg_try([&] {
     Relation idx = index_open(g.index, AccessShareLock);
-    IndexScanDesc scan = index_beginscan(rel, idx, snap, 2, 0);
+    IndexScanDesc scan = compat::index_beginscan(rel, idx, snap, 2, 0);
     ScanKeyData keys[2];
     ScanKeyEntryInitialize(&keys[0], 0, 1, BTGreaterEqualStrategyNumber, INT8OID, InvalidOid, ge_int8(g.type),
                            Int64GetDatum(from));
@@ -386,7 +386,7 @@ bool index_extreme(Relation rel, const Guard& g, Snapshot snap, bool want_max, i
   bool found = false;
   pg_try([&] {
     Relation idx = index_open(g.index, AccessShareLock);
-    IndexScanDesc scan = index_beginscan(rel, idx, snap, 1, 0);
+    IndexScanDesc scan = compat::index_beginscan(rel, idx, snap, 1, 0);
     ScanKeyData key;
     ScanKeyEntryInitialize(&key, SK_ISNULL | SK_SEARCHNOTNULL, 1, InvalidStrategy, InvalidOid, InvalidOid, InvalidOid,
                            (Datum)0);
