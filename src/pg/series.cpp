@@ -170,10 +170,16 @@ void on_relcache_invalidation(Datum, Oid relid) {
   fast_sequences.clear();
 }
 
+// seqguard.series as it is now (InvalidOid when missing). catalog() may throw a C++
+// exception, so it runs before, not inside, the guarded PostgreSQL call.
+Oid series_table_relid() {
+  Oid schema = catalog().schema;
+  return pg_call([&] { return get_relname_relid("series", schema); });
+}
+
 // Empties the caches when seqguard.series is not the table they were filled from.
 void check_caches() {
-  Oid schema = catalog().schema;
-  Oid relid = pg_call([&] { return get_relname_relid("series", schema); });
+  Oid relid = series_table_relid();
   if (relid == series_relid) return;
   series_cache.clear();
   fast_sequences.clear();
@@ -183,8 +189,7 @@ void check_caches() {
 
 // Makes every backend forget its cached series definitions once this transaction commits.
 void invalidate_series_caches() {
-  Oid schema = catalog().schema;
-  Oid relid = pg_call([&] { return get_relname_relid("series", schema); });
+  Oid relid = series_table_relid();
   if (relid != InvalidOid) pg_try([&] { CacheInvalidateRelcacheByRelid(relid); });
 }
 
@@ -237,7 +242,7 @@ std::shared_ptr<const SeriesDef> find_series(const std::string& key) {
   if (it != series_cache.end()) return it->second;
 
   if (series_relid == InvalidOid)
-    series_relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+    series_relid = series_table_relid();
   const bool v1_1 = series_table_is_1_1(series_relid);
   auto def = std::make_shared<SeriesDef>();
   {
@@ -323,7 +328,7 @@ std::shared_ptr<const SeriesDef> load_series(std::string_view name, Access acces
     // The series table too, even when the definition is cached: the update to 1.1
     // rewrites counters' periods under an exclusive lock on it, and taking this lock
     // delivers the invalidation that makes this backend drop its 1.0 definitions.
-    Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+    Oid relid = series_table_relid();
     if (relid != InvalidOid) pg_try([&] { LockRelationOid(relid, AccessShareLock); });
     lk = series_locks.emplace(key, SeriesLock{GetCurrentTransactionNestLevel(), InvalidOid}).first;
   }
@@ -1135,7 +1140,7 @@ void create_series(const SeriesOptions& o) {
   core::Template tpl = validated_template(o);
   std::optional<std::string> time_zone;
   if (o.time_zone) time_zone = canonical_time_zone(*o.time_zone);
-  Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  Oid relid = series_table_relid();
   const bool v1_1 = series_table_is_1_1(relid);
   if (!v1_1 && tpl.uses_1_1_tokens())
     fail(core::sqlstate::feature_not_supported,
@@ -1260,7 +1265,7 @@ std::string quoted_ident(const std::string& s) {
 void alter_series(const AlterOptions& o) {
   using core::sqlstate::invalid_parameter_value;
   check_writable("seqguard_alter_series()");
-  Oid relid = pg_call([] { return get_relname_relid("series", catalog().schema); });
+  Oid relid = series_table_relid();
   if (!series_table_is_1_1(relid))
     fail(core::sqlstate::feature_not_supported, "seqguard_alter_series needs seqguard 1.1, and this database has 1.0",
          {}, "Run ALTER EXTENSION seqguard UPDATE first.");
