@@ -303,6 +303,10 @@ positioned AS (
                                           (pg_catalog.substr(c.period, 7, 2)::integer OPERATOR(pg_catalog.-) 1))
            WHEN c.period OPERATOR(pg_catalog.~) '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
              THEN c.period::pg_catalog.date
+           -- No other key exists; were one to appear, an error beats a counter set in
+           -- today's period instead of its own.
+           ELSE pg_catalog.format('seqguard_series_script: period "%s" of a counter of series "%s" is unknown',
+                                  c.period, c.series)::pg_catalog.date
          END AS at
     FROM counters c
    WHERE c.last_value IS NOT NULL

@@ -125,6 +125,13 @@ RESET search_path;
 SELECT string_agg(what || ':' || state, E'\n' ORDER BY what, state COLLATE "C") = :'state_b' AS unchanged
   FROM regress_ss_state;
 
+-- A counter keyed by a period no template gives cannot be placed: an error, not a
+-- counter set in today's period.
+BEGIN;
+INSERT INTO seqguard.counters (series, scope, period, last_value) VALUES ('INV', '', 'Q2025-1', 3);
+SELECT count(*) FROM seqguard_series_script();
+ROLLBACK;
+
 -- Only the extension owner gets a script: seqguard's tables are the owner's.
 CREATE ROLE regress_ss_admin;
 SET ROLE regress_ss_admin;
