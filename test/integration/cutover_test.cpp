@@ -6,7 +6,8 @@
 //      pg_dump --schema-only and its series from seqguard_series_script().
 // Each way: a load on the publisher before and while the subscription streams, writes
 // stopped, the subscriber caught up, the subscription dropped, the documented steps on
-// the new primary ending with one seqguard_sync_all(), then a load on the new primary.
+// the new primary (one seqguard_sync_all() and the old primary's series script, which
+// carries what no column records), then a load on the new primary.
 // What must hold: no error at all (a reissued ID is a 23505), gapless and late-bound
 // numbers exactly 1..N across the cutover, fast IDs, serial and identity values unique,
 // idempotency job ids never handed out twice.
@@ -51,6 +52,9 @@ const char* const kAppSeries[] = {
     "target_table => 'tracks', target_column => 'id')",
     "SELECT seqguard_create_series('ORD', 'ORD-{seq:6}')",
     "SELECT seqguard_attach('orders', 'id', 'ORD')",
+    // Request IDs the application sends elsewhere and stores in no column: no sync can
+    // find their position, seqguard_series_script() carries it.
+    "SELECT seqguard_create_series('REQ', 'REQ-{seq:8}', gapless => false)",
 };
 
 // The application's set-up script, as both sides of way 1 run it.
@@ -66,8 +70,8 @@ struct LoadResult {
 };
 
 // `sessions` sessions each run `transactions` transactions: an invoice, a track in one
-// of `regions`, an order, and an idempotency key whose job id goes into jobs; one in
-// five rolls back. Keys are unique per phase, so every key starts a new job.
+// of `regions`, an order, a request ID, and an idempotency key whose job id goes into
+// jobs; one in five rolls back. Keys are unique per phase, so every key starts a new job.
 LoadResult run_load(const std::string& conninfo, const std::string& phase, int sessions, int transactions,
                     const std::vector<std::string>& regions) {
   LoadResult out;
@@ -96,6 +100,7 @@ LoadResult run_load(const std::string& conninfo, const std::string& phase, int s
         step("INSERT INTO tracks (id, region, worker) VALUES (next_formatted_id('TRK', $1), $1, $2::int)",
              {region, ws});
         step("INSERT INTO orders (worker) VALUES ($1::int)", {ws});
+        step("SELECT next_formatted_id('REQ')", {});
         step("INSERT INTO jobs (job_id, key) SELECT job_id, $1 FROM seqguard_idem_begin($1)", {key});
         step("SELECT seqguard_idem_complete($1, (SELECT job_id FROM jobs WHERE key = $1), '{\"ok\": true}')",
              {key});
@@ -250,14 +255,18 @@ void cutover(Way way) {
   LoadResult during = run_load(pub->conninfo(), "during", 4, 40, {"EU", "US"});
   EXPECT_EQ(during.failures, 0) << during.first_failure;
   const int64_t max_job_before = p.must("SELECT max(job_id) FROM jobs").int8();
+  const int64_t max_req_before = p.must("SELECT last_value FROM seqguard_counters WHERE series = 'REQ'").int8();
 
   // The cutover. Writes have stopped (the loads are over); wait for the subscriber.
   ASSERT_TRUE(wait_caught_up(p)) << "the subscriber did not catch up:\n" << sub->log_tail(20);
   EXPECT_EQ(table_counts(s), table_counts(p));
   s.must("ALTER SUBSCRIPTION cutover DISABLE");
   s.must("DROP SUBSCRIPTION cutover");
-  if (way == Way::application_tables_only) {
-    // What no replicated table records: counters' positions and the job id sequence.
+  // What no replicated table records: the positions of counters and of the job id
+  // sequence, from the old primary's script. Way 2 runs it before the sync; way 1 after
+  // it, once the sync has re-created the fast counters' sequences the copied counter
+  // rows name.
+  auto carry_positions = [&] {
     std::string out;
     ASSERT_EQ(pub->run_tool("psql", "-X -A -t -d seqguard_it -c \"SELECT seqguard_series_script()\" -o " +
                                         pub->dir() + "/series.sql",
@@ -269,8 +278,15 @@ void cutover(Way way) {
                             &out),
               0)
         << out;
+  };
+  if (way == Way::application_tables_only) {
+    carry_positions();
+    s.must("SELECT seqguard_sync_all()");
+  } else {
+    s.must("SELECT seqguard_sync_all()");
+    carry_positions();
   }
-  s.must("SELECT seqguard_sync_all()");
+  if (::testing::Test::HasFatalFailure()) return;
   pub.reset();  // the old primary is gone: nothing can reach it any more
 
   // The new primary takes the load.
@@ -279,6 +295,8 @@ void cutover(Way way) {
   EXPECT_GT(after.commits, 0);
   const int64_t commits = before.commits + during.commits + after.commits;
   verify(s, commits, max_job_before);
+  EXPECT_GT(s.must("SELECT seqguard_nextval('REQ')").int8(), max_req_before + after.commits)
+      << "request IDs of the old primary were issued again";
   std::cout << "[ note     ] cutover (" << (way == Way::seqguard_tables_published ? "seqguard's tables published"
                                                                                     : "application tables only")
             << "): " << before.commits << " + " << during.commits << " transactions on the old primary, "
