@@ -287,6 +287,11 @@ void cutover(Way way) {
     carry_positions();
   }
   if (::testing::Test::HasFatalFailure()) return;
+  // The documented check afterwards: nothing is behind any more.
+  EXPECT_EQ(s.must("SELECT coalesce(string_agg(format('%s %s.%s %s', kind, table_name, column_name, status), "
+                   "'; '), '') FROM seqguard_check_drift() WHERE status NOT IN ('ok', 'empty')")
+                .text(),
+            "");
   pub.reset();  // the old primary is gone: nothing can reach it any more
 
   // The new primary takes the load.
