@@ -87,7 +87,8 @@ std::string quote_ident(const std::string& name) {
 std::string Use::label() const { return table_name + "." + quote_ident(column); }
 
 void notice(int level, const std::string& msg) {
-  pg_try([&] { ereport(level, (errmsg_internal("%s", msg.c_str()))); });
+  int code = level >= WARNING ? ERRCODE_WARNING : ERRCODE_SUCCESSFUL_COMPLETION;
+  pg_try([&] { ereport(level, (errcode(code), errmsg_internal("%s", msg.c_str()))); });
 }
 
 // --- nextval() in a column default -------------------------------------------------
@@ -488,7 +489,7 @@ int32_t sync(bool dry_run, const Scope& scope) {
         std::string why = std::string(" (") + (info.ascending ? "max" : "min") + " of " + columns + " is " +
                           std::to_string(*in.column_extreme) + ")";
         if (dry_run) {
-          notice(NOTICE, "seqguard: would move " + what + " from next " + std::to_string(*d.next_value) +
+          notice(NOTICE, "would move " + what + " from next " + std::to_string(*d.next_value) +
                              " to next " + std::to_string(*d.new_next) + why);
           moved++;
           break;
@@ -497,7 +498,7 @@ int32_t sync(bool dry_run, const Scope& scope) {
         // already took it past the target, it is left where it is.
         Advance a = advance_sequence(disc.spi(), seq, *d.target);
         if (a.moved) {
-          notice(NOTICE, "seqguard: moved " + what + " from next " + std::to_string(a.old_next) + " to next " +
+          notice(NOTICE, "moved " + what + " from next " + std::to_string(a.old_next) + " to next " +
                              std::to_string(a.new_next) + why);
           moved++;
         }
@@ -507,7 +508,7 @@ int32_t sync(bool dry_run, const Scope& scope) {
       case core::DriftStatus::no_privilege: {
         Failure f{what, core::drift_status_name(d.status), what + " (" + columns + "): " +
                                                                core::drift_status_name(d.status) + ": " + d.reason};
-        if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
+        if (dry_run) notice(WARNING, "cannot move " + f.detail);
         failures.push_back(std::move(f));
         break;
       }
@@ -517,9 +518,10 @@ int32_t sync(bool dry_run, const Scope& scope) {
     }
   }
 
-  // Series bound to a target column (SPEC: seqguard_sync_all also runs
-  // seqguard_sync_series). They belong to the extension owner: a caller who may not run
-  // seqguard_sync_series has no business with them, and they are outside its scope.
+  // Series bound to a target column (seqguard_sync_all also runs seqguard_sync_series:
+  // docs/reference.md, "seqguard_sync_all"). They belong to the extension owner: a
+  // caller who may not run seqguard_sync_series has no business with them, and they are
+  // outside its scope.
   int32_t series_rehearsed = 0;
   if (series_sync_allowed()) {
     std::vector<std::string> names = series_with_target();
@@ -545,7 +547,7 @@ int32_t sync(bool dry_run, const Scope& scope) {
         Failure f{what, "no_privilege",
                   what + " (" + qualified_name(table) + "." + quote_ident(it->second.second) +
                       "): no_privilege: " + *why};
-        if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
+        if (dry_run) notice(WARNING, "cannot move " + f.detail);
         failures.push_back(std::move(f));
         continue;
       }
@@ -568,7 +570,10 @@ int32_t sync(bool dry_run, const Scope& scope) {
     std::vector<std::string> objects, details;
     for (const Failure& f : failures) {
       objects.push_back(f.object + " (" + f.status + ")");
-      details.push_back(f.detail);
+      // The detail is a list of sentences, one per object.
+      std::string sentence = f.detail + ".";
+      if (sentence[0] >= 'a' && sentence[0] <= 'z') sentence[0] = (char)(sentence[0] - 'a' + 'A');
+      details.push_back(std::move(sentence));
     }
     std::string hint =
         "Sequences that could move were moved (" + std::to_string(moved) +
@@ -576,11 +581,12 @@ int32_t sync(bool dry_run, const Scope& scope) {
         "seqguard_check_drift() shows the state of every column.";
     if (series_rehearsed > 0)
       hint += " " + std::to_string(series_rehearsed) +
-              " bound series counter(s) were not moved: series counters are transactional and this "
-              "error would undo them; they move on a run that succeeds.";
+              (series_rehearsed == 1 ? " bound series counter was" : " bound series counters were") +
+              " not moved: series counters are transactional and this error would undo them; they move on a "
+              "run that succeeds.";
     fail(kSyncFailed,
-         std::string(scope.function) + " could not move " + std::to_string(failures.size()) +
-             " object(s): " + join(objects, ", "),
+         std::string(scope.function) + "() could not move " + std::to_string(failures.size()) +
+             (failures.size() == 1 ? " object: " : " objects: ") + join(objects, ", "),
          join(details, "\n"), hint);
   }
   return moved;

@@ -312,7 +312,7 @@ void require_allocate(const SeriesDef& s, Oid user) {
   std::string who = role ? role : std::to_string(user);
   fail(core::sqlstate::insufficient_privilege, "permission denied for series \"" + s.name + "\"",
        "Role \"" + who + "\" may not allocate from it.",
-       "The extension's owner can grant it: SELECT seqguard_grant_allocate('" + s.name + "', '" + who + "');");
+       "The extension's owner can grant it with SELECT seqguard_grant_allocate('" + s.name + "', '" + who + "').");
 }
 
 std::shared_ptr<const SeriesDef> load_series(std::string_view name, Access access) {
@@ -347,7 +347,7 @@ std::shared_ptr<const SeriesDef> load_series(std::string_view name, Access acces
 constexpr size_t kMaxScopeBytes = 1024;
 void check_scope(std::string_view scope) {
   if (scope.size() > kMaxScopeBytes)
-    fail(core::sqlstate::invalid_parameter_value, "scope is too long: " + std::to_string(scope.size()) + " bytes",
+    fail(core::sqlstate::invalid_parameter_value, "scope is too long (" + std::to_string(scope.size()) + " bytes)",
          {}, "A scope is at most " + std::to_string(kMaxScopeBytes) + " bytes.");
 }
 
@@ -1020,9 +1020,9 @@ void counter_worker_main(Datum arg) {
 
 core::Date to_core_date(int32_t pg_date) {
   if (DATE_NOT_FINITE(pg_date))
-    fail("22008", std::string("seqguard needs a finite date, not ") + (DATE_IS_NOBEGIN(pg_date) ? "-infinity" : "infinity"));
+    fail("22008", std::string("date must be finite, not ") + (DATE_IS_NOBEGIN(pg_date) ? "-infinity" : "infinity"));
   core::Date d = core::date_from_unix_days((int64_t)pg_date + 10957);
-  if (d.year < 1 || d.year > 9999) fail("22008", "date out of range for seqguard: years 1 to 9999");
+  if (d.year < 1 || d.year > 9999) fail("22008", "date out of range", "Only dates in the years 1 to 9999 can be numbered.");
   return d;
 }
 
@@ -1079,12 +1079,12 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
   if (__builtin_sub_overflow(s.start, (int64_t)s.increment, &floor)) floor = INT64_MIN;
   if (value < floor)
     fail(core::sqlstate::numeric_value_out_of_range,
-         "seqguard_setval: " + std::to_string(value) + " is below what series \"" + s.name +
+         "value " + std::to_string(value) + " is below what series \"" + s.name +
              "\" can issue (start_value - increment = " + std::to_string(floor) + ")");
   int64_t next;
   if (__builtin_add_overflow(value, (int64_t)s.increment, &next))
     fail(core::sqlstate::numeric_value_out_of_range,
-         "seqguard_setval: " + std::to_string(value) + " leaves no next value for series \"" + s.name + "\"");
+         "value " + std::to_string(value) + " leaves no next value for series \"" + s.name + "\"");
   Counter& c = get_counter(sp, std::string(scope), period, true);
   if (s.gapless) {
     remember(c);
@@ -1115,14 +1115,15 @@ core::Template validated_template(const SeriesOptions& o) {
          std::to_string(o.format.size()) + " bytes in " + std::to_string(tpl.parts().size()) + " parts; at most " +
              std::to_string(kMaxFormat) + " bytes and " + std::to_string(kMaxParts) + " parts.");
   if (o.increment <= 0)
-    fail(invalid_parameter_value, "increment must be greater than zero, got " + std::to_string(o.increment));
+    fail(invalid_parameter_value, "\"increment\" must be greater than zero, not " + std::to_string(o.increment));
   if (o.on_overflow != "widen" && o.on_overflow != "error")
-    fail(invalid_parameter_value, "on_overflow must be 'widen' or 'error', got '" + o.on_overflow + "'");
+    fail(invalid_parameter_value, "\"on_overflow\" must be 'widen' or 'error', not '" + o.on_overflow + "'");
   if (o.on_overflow == "error" && tpl.overflows(o.start_value))
-    fail(invalid_parameter_value, "start_value " + std::to_string(o.start_value) + " does not fit the " +
-                                      std::to_string(tpl.seq_width()) + " digits of \"" + o.format + "\"");
+    fail(invalid_parameter_value, "\"start_value\" " + std::to_string(o.start_value) + " does not fit the " +
+                                      std::to_string(tpl.seq_width()) + (tpl.seq_width() == 1 ? " digit" : " digits") +
+                                      " of \"" + o.format + "\"");
   if ((o.target_table == InvalidOid) != !o.target_column)
-    fail(invalid_parameter_value, "target_table and target_column must be given together");
+    fail(invalid_parameter_value, "\"target_table\" and \"target_column\" must be given together");
   if (o.target_table != InvalidOid) {
     AttrNumber att = pg_call([&] { return get_attnum(o.target_table, o.target_column->c_str()); });
     if (att == InvalidAttrNumber)
@@ -1136,7 +1137,7 @@ core::Template validated_template(const SeriesOptions& o) {
 void create_series(const SeriesOptions& o) {
   using core::sqlstate::invalid_parameter_value;
   if (o.name.empty() || o.name.size() > 200)
-    fail(invalid_parameter_value, "series name must be 1 to 200 characters");
+    fail(invalid_parameter_value, "series name must be 1 to 200 bytes long");
   core::Template tpl = validated_template(o);
   std::optional<std::string> time_zone;
   if (o.time_zone) time_zone = canonical_time_zone(*o.time_zone);
@@ -1267,7 +1268,7 @@ void alter_series(const AlterOptions& o) {
   check_writable("seqguard_alter_series()");
   Oid relid = series_table_relid();
   if (!series_table_is_1_1(relid))
-    fail(core::sqlstate::feature_not_supported, "seqguard_alter_series needs seqguard 1.1, and this database has 1.0",
+    fail(core::sqlstate::feature_not_supported, "seqguard_alter_series() needs seqguard 1.1, and this database has 1.0",
          {}, "Run ALTER EXTENSION seqguard UPDATE first.");
   // This transaction's own numbers of the series are in memory, keyed the old way.
   for (auto& [key, c] : counters)
@@ -1298,7 +1299,7 @@ void alter_series(const AlterOptions& o) {
   n.target_table = o.target_table.value_or(spi.get_oid(0, 6).value_or(InvalidOid));
   n.target_column = o.target_column ? o.target_column : spi.get_text(0, 7);
   if (o.target_table.has_value() != o.target_column.has_value())
-    fail(invalid_parameter_value, "target_table and target_column must be given together");
+    fail(invalid_parameter_value, "\"target_table\" and \"target_column\" must be given together");
   n.reset = o.reset ? o.reset : old_reset;
   n.time_zone = o.time_zone ? std::optional<std::string>(canonical_time_zone(*o.time_zone)) : spi.get_text(0, 9);
 
@@ -1418,7 +1419,7 @@ bool revert_if_last(const std::string& series, std::string_view id) {
   const SeriesDef& s = *sp;
   if (!s.gapless)
     fail(core::sqlstate::feature_not_supported,
-         "seqguard_revert_if_last: series \"" + series + "\" is fast; only gapless counters can give a number back",
+         "series \"" + series + "\" is fast; only gapless counters can give a number back",
          "A fast counter's sequence moves outside transactions: moving it back could issue a number that a "
          "transaction still holds.");
   std::optional<core::ParsedId> p = s.tpl.parse_id(id);
@@ -1451,11 +1452,11 @@ int32_t sync_series(const std::string& name, bool dry_run) {
   if (s.target_table == InvalidOid)
     fail(core::sqlstate::object_not_in_prerequisite_state,
          "series \"" + name + "\" has no target column to sync from",
-         {}, "Create the series with target_table and target_column.");
+         {}, "Create the series with \"target_table\" and \"target_column\".");
   // The largest number the caller sees proves nothing when policies hide rows from it.
   if (pg_call([&] { return check_enable_rls(s.target_table, InvalidOid, true) == RLS_ENABLED; }))
     fail(core::sqlstate::insufficient_privilege,
-         "seqguard_sync_series: row-level security may hide rows of " + qualified_name(s.target_table) +
+         "row-level security may hide rows of " + qualified_name(s.target_table) +
              " from the caller",
          "Syncing series \"" + name + "\" past only the rows the caller sees could leave it behind the others.",
          "Run it as the table's owner or a role with BYPASSRLS.");
@@ -1497,15 +1498,19 @@ int32_t sync_series(const std::string& name, bool dry_run) {
     pg_try([&] { SPI_cursor_close(portal); });
   }
   if (unmatched > 0) {
-    std::string msg = "seqguard: " + std::to_string(unmatched) + " value(s) in " + qualified_name(s.target_table) +
-                      " do not match the template of series \"" + name + "\" and were ignored";
-    pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+    std::string count = std::to_string(unmatched), table = qualified_name(s.target_table);
+    pg_try([&] {
+      ereport(NOTICE, (errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+                       errmsg_plural("%s value in %s does not match the template of series \"%s\" and was ignored",
+                                     "%s values in %s do not match the template of series \"%s\" and were ignored",
+                                     (unsigned long)unmatched, count.c_str(), table.c_str(), name.c_str())));
+    });
   }
   int32_t moved = 0;
   auto notice = [&](const std::string& what, int64_t from, int64_t to) {
-    std::string msg = std::string("seqguard: ") + (dry_run ? "would move " : "moved ") + what + " from next " +
+    std::string msg = std::string(dry_run ? "would move " : "moved ") + what + " from next " +
                       std::to_string(from) + " to next " + std::to_string(to);
-    pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+    pg_try([&] { ereport(NOTICE, (errcode(ERRCODE_SUCCESSFUL_COMPLETION), errmsg_internal("%s", msg.c_str()))); });
     moved++;
   };
   for (auto& [key, max] : found) {

@@ -1,4 +1,5 @@
-// Series and their counters (SPEC section 1): the PostgreSQL side of formatted IDs.
+// Series and their counters (docs/reference.md, "Series functions"): the PostgreSQL side
+// of formatted IDs.
 #pragma once
 
 #include <cstdint>
