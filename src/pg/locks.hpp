@@ -15,7 +15,9 @@ namespace seqguard::pg {
 
 enum class LockSpace : uint16_t {
   series = 0x5301,   // ShareLock to allocate, ExclusiveLock to create/drop
-  counter = 0x5302,  // ExclusiveLock: one allocating transaction per counter
+  // ExclusiveLock: creating a counter (its row, or a fast counter's sequence) once. A
+  // gapless counter in use is locked through its row, not here.
+  counter = 0x5302,
   idem_key = 0x5303, // ExclusiveLock: one writer per idempotency key
 };
 
