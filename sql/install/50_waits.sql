@@ -56,10 +56,10 @@ candidates AS (
     UNION ALL
     SELECT 21250, k.series, k.scope, k.period, seqguard.counter_lock_key(k.series, k.scope, k.period)
       FROM (SELECT c.series, c.scope, c.period FROM seqguard.counters c
-            UNION
+            UNION ALL
             SELECT sc.series, sc.scope, p.period
               FROM (SELECT c.series, c.scope FROM seqguard.counters c
-                    UNION
+                    UNION ALL
                     SELECT s.name, '' FROM seqguard.series s) sc
               JOIN (SELECT DISTINCT s.name AS series, seqguard.period_key(s.format, s.reset, d.day) AS period
                       FROM seqguard.series s,
@@ -70,8 +70,10 @@ candidates AS (
                 ON p.series OPERATOR(pg_catalog.=) sc.series) k
      WHERE EXISTS (SELECT FROM waits w WHERE w.space OPERATOR(pg_catalog.=) 21250)
 ),
+-- Names come several times (a scope with many periods): hashing them again is cheaper
+-- than sorting every counter to remove them, so only the few that match are made unique.
 matches AS (
-    SELECT c.space, c.key, c.series, c.scope, c.period
+    SELECT DISTINCT c.space, c.key, c.series, c.scope, c.period
       FROM candidates c
       JOIN seqguard.series s ON s.name OPERATOR(pg_catalog.=) c.series
      WHERE EXISTS (SELECT FROM waits w
