@@ -248,7 +248,8 @@ COMMENT ON FUNCTION seqguard_unprotect(regclass) IS 'Removes a table''s sequence
 -- seqguard_waits (docs/waits.md), as a fresh 1.1 install makes it (sql/install/50_waits.sql):
 -- which series or counter a session waiting in pg_locks waits for.
 
--- The keys seqguard's series and counter locks are taken with, and the period a series' counter is in on a date.
+-- The keys seqguard's series and counter locks are taken with (advisory locks, see
+-- src/pg/locks.hpp), and the period a series' counter is in on a date.
 -- Internal: they live in the `seqguard` schema, out of the users' way; the view calls
 -- them with the caller's EXECUTE right (PUBLIC's), and they only compute on their
 -- arguments.
