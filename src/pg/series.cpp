@@ -1087,6 +1087,18 @@ core::Date to_core_date(int32_t pg_date) {
   return d;
 }
 
+int64_t series_lock_key(std::string_view series) { return (int64_t)lock_hash(series); }
+
+int64_t counter_lock_key(std::string_view series, std::string_view scope, std::string_view period) {
+  return (int64_t)lock_hash(counter_key(series, scope, period));
+}
+
+std::string period_key_at(std::string_view format, const std::optional<std::string>& reset, int32_t at) {
+  core::Template tpl = core::Template::parse(format);
+  if (reset) tpl.set_reset(core::period_from_reset(*reset));
+  return tpl.period_key(to_core_date(at));
+}
+
 void register_series_callbacks() {
   RegisterXactCallback(on_xact, nullptr);
   RegisterSubXactCallback(on_subxact, nullptr);
