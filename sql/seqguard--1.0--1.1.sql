@@ -315,6 +315,23 @@ candidates AS (
 ),
 -- Names come several times (a scope with many periods): hashing them again is cheaper
 -- than sorting every counter to remove them, so only the few that match are made unique.
+-- A gapless counter in use is locked through its row of seqguard.counters (as SELECT
+-- ... FOR UPDATE locks one): the first session in line holds the row's tuple lock and
+-- waits for the holder's transaction, the others queue on the tuple lock. Either way the
+-- tuple names the row, and the row's xmax the transaction that holds it.
+row_waits AS MATERIALIZED (
+    SELECT t.pid, pg_catalog.format('(%s,%s)', t.page, t.tuple)::pg_catalog.tid AS ctid,
+           COALESCE(x.waitstart, t.waitstart) AS waitstart
+      FROM pg_catalog.pg_locks t
+      LEFT JOIN pg_catalog.pg_locks x
+             ON t.granted AND x.pid OPERATOR(pg_catalog.=) t.pid
+            AND x.locktype OPERATOR(pg_catalog.=) 'transactionid' AND NOT x.granted
+     WHERE t.locktype OPERATOR(pg_catalog.=) 'tuple'
+       AND t.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+                                               WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+       AND t.relation OPERATOR(pg_catalog.=) 'seqguard.counters'::pg_catalog.regclass::pg_catalog.oid
+       AND (NOT t.granted OR x.pid IS NOT NULL)
+),
 matches AS (
     SELECT DISTINCT c.space, c.key, c.series, c.scope, c.period
       FROM candidates c
@@ -344,6 +361,34 @@ SELECT w.pid AS waiter_pid,
       FROM locks g
      WHERE g.granted AND g.space OPERATOR(pg_catalog.=) w.space AND g.key OPERATOR(pg_catalog.=) w.key
        AND g.pid OPERATOR(pg_catalog.<>) w.pid
+  ) h
+UNION ALL
+SELECT rw.pid, 'counter',
+       CASE WHEN r.allowed THEN r.series END, CASE WHEN r.allowed THEN r.scope END,
+       CASE WHEN r.allowed THEN r.period END, rw.waitstart, h.pids, h.xact_start
+  FROM row_waits rw
+  -- The locked version: a parameterized TID scan, whatever the table's size. Names as
+  -- for the other waits: only of series the reader may allocate from.
+  CROSS JOIN LATERAL (
+    SELECT c.series, c.scope, c.period, c.xmax,
+           EXISTS (SELECT FROM seqguard.series s
+                    WHERE s.name OPERATOR(pg_catalog.=) c.series
+                      AND (EXISTS (SELECT FROM pg_catalog.unnest(s.allocators::pg_catalog.oid[]) a(ro)
+                                    WHERE a.ro OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+                                       OR pg_catalog.pg_has_role(a.ro, 'USAGE'))
+                           OR pg_catalog.pg_has_role((SELECT n.nspowner FROM pg_catalog.pg_namespace n
+                                                       WHERE n.nspname OPERATOR(pg_catalog.=) 'seqguard'),
+                                                     'USAGE'))) AS allowed
+      FROM seqguard.counters c
+     WHERE c.ctid OPERATOR(pg_catalog.=) rw.ctid
+  ) r
+  CROSS JOIN LATERAL (
+    SELECT pg_catalog.array_agg(DISTINCT g.pid ORDER BY g.pid) AS pids,
+           pg_catalog.min((SELECT a.xact_start FROM pg_catalog.pg_stat_activity a
+                            WHERE a.pid OPERATOR(pg_catalog.=) g.pid)) AS xact_start
+      FROM pg_catalog.pg_locks g
+     WHERE g.locktype OPERATOR(pg_catalog.=) 'transactionid' AND g.granted
+       AND g.transactionid OPERATOR(pg_catalog.=) r.xmax AND g.pid OPERATOR(pg_catalog.<>) rw.pid
   ) h;
 
 GRANT SELECT ON seqguard_waits TO PUBLIC;

@@ -152,7 +152,25 @@ struct LastHit {
   Counter* counter = nullptr;
 } last_hit;
 
+// A new counter's row is inserted under the counter's heavyweight lock. The first few a
+// transaction creates keep that lock to its end, so that a session waiting for one of
+// them waits on a lock seqguard_waits can name (a row nobody else can see yet names
+// nothing); past that, an import creating any number of counters gives each lock back
+// at once, and the lock table holds a small constant for it.
+constexpr int kKeptCreationLocks = 16;
+int creation_locks_kept = 0;
+
+// Whether a creation lock this transaction just took must be given back now.
+bool give_back_creation_lock() {
+  if (creation_locks_kept < kKeptCreationLocks) {
+    creation_locks_kept++;
+    return false;
+  }
+  return true;
+}
+
 void forget_transaction_state() noexcept {
+  creation_locks_kept = 0;
   counters.clear();
   series_locks.clear();
   dropped.clear();
@@ -389,7 +407,8 @@ struct CounterRow {
 
 // `how` is Probe::writer under the counter's lock, Probe::committed without it.
 std::optional<CounterRow> read_counter_row(const std::string& series, std::string_view scope,
-                                           const std::string& period, direct::Probe how) {
+                                           const std::string& period, direct::Probe how,
+                                           bool* busy = nullptr) {
   CounterTable t(AccessShareLock);
   Datum values[kCounterNatts];
   bool nulls[kCounterNatts];
@@ -404,6 +423,7 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
                 PointerGetDatum(cstring_to_text_with_len(period.data(), (int)period.size())));
     return direct::probe(t, keys, 3, how, values, nulls, &row.tid);
   });
+  if (busy != nullptr) *busy = found == direct::Found::busy;
   if (found != direct::Found::row) return std::nullopt;
   if (!nulls[3]) row.last_value = DatumGetInt64(values[3]);
   if (!nulls[4]) row.sequence_name = std::string(NameStr(*DatumGetName(values[4])));
@@ -448,13 +468,22 @@ void write_counter_row(const std::string& series, const std::string& scope, cons
 std::optional<CounterRow> lock_counter_row(const std::string& series, const std::string& scope,
                                            const std::string& period, const std::string& key, bool defer = false,
                                            bool* took = nullptr) {
+  uint64_t hash = lock_hash(key);
   for (;;) {
-    std::optional<CounterRow> row = read_counter_row(series, scope, period, direct::Probe::writer);
+    bool busy = false;
+    std::optional<CounterRow> row = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    if (busy) {
+      // Another transaction is writing the row: creating it (it then holds the counter's
+      // heavyweight lock, see kKeptCreationLocks, and waiting for that lock is a wait
+      // seqguard_waits can name), or committing it. Wait for that, then look again.
+      bool held = lock_object(LockSpace::counter, hash, ExclusiveLock);
+      if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+      row = read_counter_row(series, scope, period, direct::Probe::writer);
+    }
     if (!row) {
       // A new counter: the counter's heavyweight lock for a moment, so that two sessions
       // create it once. Once the row is in, in progress, everyone else who looks it up
       // waits for this transaction (direct::probe), as a unique index insert would.
-      uint64_t hash = lock_hash(key);
       bool held = lock_object(LockSpace::counter, hash, ExclusiveLock);
       row = read_counter_row(series, scope, period, direct::Probe::writer);
       if (!row && defer) {
@@ -464,7 +493,7 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, const std:
       if (!row) {
         CounterRow created{std::nullopt, std::nullopt, {}};
         write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
-        if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+        if (!held && give_back_creation_lock()) unlock_object(LockSpace::counter, hash, ExclusiveLock);
         return created;
       }
       if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
@@ -807,7 +836,8 @@ int64_t allocate(Counter& c) {
     write_counter_row(s.name, c.scope, c.period, next, nullptr, nullptr, &c.tid);
     c.creating = false;
     c.in_table = true;
-    if (c.release_creation_lock) unlock_object(LockSpace::counter, lock_hash(counter_key(s.name, c.scope, c.period)), ExclusiveLock);
+    if (c.release_creation_lock && give_back_creation_lock())
+      unlock_object(LockSpace::counter, lock_hash(counter_key(s.name, c.scope, c.period)), ExclusiveLock);
     c.last = next;
     return next;  // the row holds it: nothing to write at commit
   }
