@@ -1,0 +1,76 @@
+"""What the ORM tests share: one fresh database per test file, and checks that print
+"orm: ok <name>" or "orm: FAILED <name>" so that scripts/test can count them.
+
+The server is the scratch cluster test/orm/run started: libpq finds it through PGHOST
+(its socket directory), PGPORT and PGUSER."""
+import os
+import sys
+import traceback
+
+import psycopg2
+
+FAILED = []
+
+
+def dsn(dbname):
+    return "host={} port={} user={} dbname={}".format(
+        os.environ["PGHOST"], os.environ["PGPORT"], os.environ.get("PGUSER", "postgres"), dbname)
+
+
+def fresh_database(name):
+    """Drops and creates database `name` with the extension in it."""
+    admin = psycopg2.connect(dsn("postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute('DROP DATABASE IF EXISTS "{0}"'.format(name))
+        cur.execute('CREATE DATABASE "{0}"'.format(name))
+    admin.close()
+    conn = psycopg2.connect(dsn(name))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("CREATE EXTENSION seqguard")
+    conn.close()
+
+
+def sql(dbname, query, params=None):
+    """Runs one statement in its own committed transaction; returns all rows, if any."""
+    conn = psycopg2.connect(dsn(dbname))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+def check(name):
+    """Runs the decorated function at once as the check `name`."""
+    def run(fn):
+        try:
+            fn()
+        except Exception:  # any failure, assertion or error, fails this check only
+            FAILED.append(name)
+            print("orm: FAILED " + name)
+            traceback.print_exc(file=sys.stdout)
+        else:
+            print("orm: ok " + name)
+        sys.stdout.flush()
+        return fn
+    return run
+
+
+def expect(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def expect_sqlstate(exc, sqlstate):
+    """The driver error under an ORM exception must carry `sqlstate`."""
+    orig = getattr(exc, "orig", None) or getattr(exc, "__cause__", None) or exc
+    code = getattr(orig, "pgcode", None)
+    expect(code == sqlstate, "expected SQLSTATE {}, got {} ({!r})".format(sqlstate, code, exc))
+
+
+def finish():
+    sys.exit(1 if FAILED else 0)
