@@ -73,4 +73,4 @@ def expect_sqlstate(exc, sqlstate):
 
 
 def finish():
-    sys.exit(1 if FAILED else 0)
+    sys.exit(2 if FAILED else 0)  # test/orm/run tells this from a crash (1)
