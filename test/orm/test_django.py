@@ -114,13 +114,22 @@ def _():
     expect(r.number == "DRCP-0001", "after commit: " + repr(r.number))
 
 
+@check("django save() again before the commit (number NULL written back): numbered at commit")
+def _():
+    with transaction.atomic():  # as with ATOMIC_REQUESTS: one transaction per request
+        r = Receipt.objects.create(customer="e")
+        r.customer = "e2"
+        r.save()  # UPDATE ... SET number = NULL, customer = 'e2', before the number exists
+    expect(row("receipt", r.pk) == ("DRCP-0002", "e2"), "stored: " + repr(row("receipt", r.pk)))
+
+
 @check("django stale save() of a late-bound row is refused (23001), the row unchanged")
 def _():
     r = Receipt.objects.create(customer="b")  # autocommit: numbered at once, None here
     expect(r.number is None, "not stale: " + repr(r.number))
     r.customer = "b2"
     expect_refused(r)  # UPDATE ... SET number = NULL, customer = 'b2'
-    expect(row("receipt", r.pk) == ("DRCP-0002", "b"), "stored: " + repr(row("receipt", r.pk)))
+    expect(row("receipt", r.pk) == ("DRCP-0003", "b"), "stored: " + repr(row("receipt", r.pk)))
 
 
 @check("django row loaded before the commit and saved after it is refused (23001)")
@@ -131,7 +140,7 @@ def _():
     expect(loaded.number is None, "not stale: " + repr(loaded.number))
     loaded.customer = "c2"
     expect_refused(loaded)
-    expect(row("receipt", r.pk) == ("DRCP-0003", "c"), "stored: " + repr(row("receipt", r.pk)))
+    expect(row("receipt", r.pk) == ("DRCP-0004", "c"), "stored: " + repr(row("receipt", r.pk)))
 
 
 @check("django save(update_fields=...) of a stale late-bound object keeps the number")
@@ -139,9 +148,9 @@ def _():
     r = Receipt.objects.create(customer="d")
     r.customer = "d2"
     r.save(update_fields=["customer"])
-    expect(row("receipt", r.pk) == ("DRCP-0004", "d2"), "stored: " + repr(row("receipt", r.pk)))
+    expect(row("receipt", r.pk) == ("DRCP-0005", "d2"), "stored: " + repr(row("receipt", r.pk)))
     r.refresh_from_db()
-    expect(r.number == "DRCP-0004", "refresh_from_db gave " + repr(r.number))
+    expect(r.number == "DRCP-0005", "refresh_from_db gave " + repr(r.number))
 
 
 @check("django on_change => 'keep': a stale save() goes through and the number is kept")
