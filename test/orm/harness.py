@@ -2,7 +2,8 @@
 "orm: ok <name>" or "orm: FAILED <name>" so that scripts/test can count them.
 
 The server is the scratch cluster test/orm/run started: libpq finds it through PGHOST
-(its socket directory), PGPORT and PGUSER."""
+(its socket directory), PGPORT and PGUSER (a superuser, for set-up and for reading
+what the ORMs wrote)."""
 import os
 import sys
 import traceback
@@ -12,23 +13,34 @@ import psycopg2
 FAILED = []
 
 
-def dsn(dbname):
+# The ORMs connect as this role, as applications do: no superuser, the owner of its
+# database (so of the schema public, where it creates its tables), allowed to run the
+# administration functions its migrations call, as the extension owner may allow.
+APP_ROLE = "regress_orm_app"
+
+
+def dsn(dbname, user=None):
     return "host={} port={} user={} dbname={}".format(
-        os.environ["PGHOST"], os.environ["PGPORT"], os.environ.get("PGUSER", "postgres"), dbname)
+        os.environ["PGHOST"], os.environ["PGPORT"], user or os.environ.get("PGUSER", "postgres"), dbname)
 
 
 def fresh_database(name):
-    """Drops and creates database `name` with the extension in it."""
+    """Drops and creates database `name`, owned by APP_ROLE, with the extension in it."""
     admin = psycopg2.connect(dsn("postgres"))
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute('DROP DATABASE IF EXISTS "{0}"'.format(name))
-        cur.execute('CREATE DATABASE "{0}"'.format(name))
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
+        if not cur.fetchone():
+            cur.execute("CREATE ROLE regress_orm_app LOGIN")
+        cur.execute('CREATE DATABASE "{0}" OWNER regress_orm_app'.format(name))
     admin.close()
     conn = psycopg2.connect(dsn(name))
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("CREATE EXTENSION seqguard")
+        cur.execute("CREATE EXTENSION seqguard")  # seqguard is not trusted: a superuser installs it
+        cur.execute("GRANT EXECUTE ON FUNCTION seqguard_create_series, seqguard_attach, seqguard_detach "
+                    "TO regress_orm_app")
     conn.close()
 
 

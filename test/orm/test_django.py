@@ -5,7 +5,7 @@ import os
 import django
 from django.conf import settings
 
-from harness import check, expect, expect_sqlstate, finish, fresh_database, sql
+from harness import APP_ROLE, check, expect, expect_sqlstate, finish, fresh_database, sql
 
 DB = "orm_django"
 fresh_database(DB)
@@ -13,7 +13,7 @@ settings.configure(
     DATABASES={"default": {
         "ENGINE": "django.db.backends.postgresql", "NAME": DB,
         "HOST": os.environ["PGHOST"], "PORT": os.environ["PGPORT"],
-        "USER": os.environ.get("PGUSER", "postgres")}},
+        "USER": APP_ROLE}},
     INSTALLED_APPS=["ormapp"],
     DEFAULT_AUTO_FIELD="django.db.models.AutoField",
     USE_TZ=True)

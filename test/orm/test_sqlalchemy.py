@@ -10,12 +10,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
-from harness import check, expect, expect_sqlstate, finish, fresh_database, sql
+from harness import APP_ROLE, check, expect, expect_sqlstate, finish, fresh_database, sql
 
 DB = "orm_sqlalchemy"
 fresh_database(DB)
 engine = create_engine(
-    URL.create("postgresql+psycopg2", username=os.environ.get("PGUSER", "postgres"), database=DB,
+    URL.create("postgresql+psycopg2", username=APP_ROLE, database=DB,
                query={"host": os.environ["PGHOST"], "port": os.environ["PGPORT"]}),
     future=True, pool_size=8)
 
