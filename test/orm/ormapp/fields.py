@@ -26,6 +26,12 @@ class DatabaseDefaultField(models.CharField):
 
     db_returning = True
 
+    def __init__(self, *args, **kwargs):
+        # It has no value before the INSERT: full_clean() must not call that an error
+        # (it skips fields that are not editable), and forms have nothing to edit.
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
     def get_default(self):
         # A CharField without a default starts as '', which would be inserted as is.
         return super().get_default() if self.has_default() else None
