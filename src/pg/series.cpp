@@ -793,7 +793,7 @@ void remember(Counter& c) {
 
 [[noreturn]] void overflow(const SeriesDef& s, int64_t value) {
   fail(core::sqlstate::numeric_value_out_of_range,
-       "series \"" + s.name + "\" cannot issue " + std::to_string(value) + ": its template allows at most " +
+       "number " + std::to_string(value) + " does not fit series \"" + s.name + "\": its template allows at most " +
            std::to_string(s.tpl.seq_width()) + (s.tpl.seq_width() == 1 ? " digit" : " digits"),
        "The series was created with on_overflow => 'error'; nothing was consumed.");
 }
