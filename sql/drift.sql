@@ -1,5 +1,5 @@
--- Sequence drift (SPEC section 2) and the duplicate finder (section 4): every case of
--- issue 4. The story of each: rows were imported with explicit ids, the sequence stayed
+-- Sequence drift and the duplicate finder (docs/reference.md, "Sequence drift"): every
+-- case of drift repair. The story of each: rows were imported with explicit ids, the sequence stayed
 -- behind, and the next INSERT would fail with 23505.
 --
 -- It runs in a database of its own: seqguard_check_drift() and seqguard_sync_all() see

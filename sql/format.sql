@@ -9,7 +9,7 @@ EXCEPTION WHEN OTHERS THEN
   RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 
--- The examples of the SPEC.
+-- The examples of docs/reference.md, "Templates".
 SELECT seqguard_format('ASM-{YYYY}-{seq:3}', 6, '', '2026-03-01');
 SELECT seqguard_format('ICCT-{seq:3}', 1);
 SELECT seqguard_format('INV/{YY}{MM}/{seq:5}', 1, '', '2026-11-23');

@@ -1,4 +1,4 @@
--- Idempotency keys (SPEC section 3): every rule one session can show. Concurrent
+-- Idempotency keys (docs/reference.md, "Idempotency keys"): every rule one session can show. Concurrent
 -- sessions are in specs/idem_*.spec and test/integration/idem_test.cpp.
 --
 -- Job ids are not printed: pg_temp.job() names them <key>#1, <key>#2, ... in the order

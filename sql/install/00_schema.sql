@@ -1,5 +1,5 @@
 -- seqguard 1.1: gapless formatted IDs, sequence drift repair, idempotency keys.
--- The SQL contract is documented in README.md.
+-- The SQL contract is documented in docs/reference.md.
 \echo Use "CREATE EXTENSION seqguard" to load this file. \quit
 
 -- seqguard's own state lives in a schema of its own, owned by the extension owner.

@@ -1,4 +1,4 @@
--- SPEC section 1: formatted IDs ("series") and their counters.
+-- Formatted IDs ("series") and their counters: docs/reference.md, "Series functions".
 
 CREATE TABLE seqguard.series (
     name          text PRIMARY KEY,

@@ -1,4 +1,5 @@
--- SPEC section 2: sequence drift, check and repair; section 4: the duplicate finder.
+-- Sequence drift, check and repair, and the duplicate finder: docs/reference.md,
+-- "Sequence drift".
 --
 -- All four run with the caller's privileges (not SECURITY DEFINER): checking reads
 -- only what the caller may read, and a sync moves only sequences the caller could

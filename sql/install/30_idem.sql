@@ -1,4 +1,4 @@
--- SPEC section 3: the idempotency-key registry. See docs/idem.md.
+-- The idempotency-key registry: docs/reference.md, "Idempotency keys", and docs/idem.md.
 
 -- One row per (role, key): the key's current attempt. A new attempt overwrites the
 -- row, so the table holds at most the keys that have not expired yet plus the expired

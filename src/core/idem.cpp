@@ -72,18 +72,18 @@ void check_key(int64_t chars, std::string_view preview) {
   if (chars >= 1 && chars <= kMaxKeyChars) return;
   if (chars == 0)
     throw Error(sqlstate::invalid_parameter_value, "idempotency key must not be empty",
-                "Keys are 1 to 255 characters.");
+                "Keys are 1 to 255 characters long.");
   throw Error(sqlstate::invalid_parameter_value,
               fmt::format("idempotency key \"{}...\" is {} characters long", preview, chars),
-              "Keys are 1 to 255 characters.", "Hash long inputs into the key, e.g. with md5() or sha256().");
+              "Keys are 1 to 255 characters long.", "Hash long inputs into the key, e.g. with md5() or sha256().");
 }
 
 void check_duration(std::string_view what, Micros from_now, Micros length, std::string_view shown) {
   if (from_now <= 0)
-    throw Error(sqlstate::invalid_parameter_value, fmt::format("{} must be positive, got '{}'", what, shown));
+    throw Error(sqlstate::invalid_parameter_value, fmt::format("\"{}\" must be positive, not '{}'", what, shown));
   if (length > kMaxDuration)
     throw Error(sqlstate::invalid_parameter_value,
-                fmt::format("{} must be at most 1000 years, got '{}'", what, shown));
+                fmt::format("\"{}\" must be at most 1000 years, not '{}'", what, shown));
 }
 
 bool lease_live(const Stored& s, Micros now) noexcept {

@@ -449,9 +449,9 @@ Period period_from_reset(std::string_view name) {
   if (name == "monthly") return Period::month;
   if (name == "weekly") return Period::week;
   if (name == "daily") return Period::day;
-  throw Error(sqlstate::invalid_parameter_value, fmt::format("invalid reset \"{}\"", name), {},
-              "reset must be 'never', 'yearly', 'fiscal', 'monthly', 'weekly' or 'daily' (NULL: the "
-              "period the template's date tokens give).");
+  throw Error(sqlstate::invalid_parameter_value, fmt::format("invalid value for parameter \"reset\": \"{}\"", name), {},
+              "Valid values are 'never', 'yearly', 'fiscal', 'monthly', 'weekly' and 'daily'; NULL restarts "
+              "counters with the period the template's date tokens give.");
 }
 
 Template Template::parse(std::string_view source) {

@@ -1,5 +1,6 @@
-// Reading SQL arguments and building results in C++, with the NULL checks the SPEC
-// asks for: a NULL where a value is needed is an error (22004), never a NULL ID.
+// Reading SQL arguments and building results in C++, with the NULL checks the reference
+// promises (docs/reference.md, "Installation and conventions"): a NULL where a value is
+// needed is an error (22004), never a NULL ID.
 #pragma once
 
 #include <optional>
@@ -13,7 +14,7 @@ namespace seqguard::pg {
 inline bool arg_is_null(FunctionCallInfo fcinfo, int n) { return PG_ARGISNULL(n); }
 
 [[noreturn]] inline void null_argument(const char* name) {
-  fail(core::sqlstate::null_value_not_allowed, std::string(name) + " must not be NULL");
+  fail(core::sqlstate::null_value_not_allowed, "argument \"" + std::string(name) + "\" must not be null");
 }
 
 // The view points into the (detoasted) argument, valid for the rest of the call.

@@ -54,11 +54,11 @@ void stash_current_exception() noexcept {
     copy_text(stash.hint, sizeof stash.hint, e.hint().c_str());
   } catch (const std::bad_alloc&) {
     stash.sqlerrcode = ERRCODE_OUT_OF_MEMORY;
-    copy_text(stash.message, sizeof stash.message, "out of memory in seqguard");
+    copy_text(stash.message, sizeof stash.message, "out of memory");
   } catch (const std::exception& e) {
-    std::snprintf(stash.message, sizeof stash.message, "seqguard internal error: %s", e.what());
+    std::snprintf(stash.message, sizeof stash.message, "unexpected C++ exception in seqguard: %s", e.what());
   } catch (...) {
-    copy_text(stash.message, sizeof stash.message, "seqguard internal error: unknown C++ exception");
+    copy_text(stash.message, sizeof stash.message, "unexpected C++ exception of unknown type in seqguard");
   }
 }
 

@@ -88,7 +88,8 @@ std::string quote_ident(const std::string& name) {
 std::string Use::label() const { return table_name + "." + quote_ident(column); }
 
 void notice(int level, const std::string& msg) {
-  pg_try([&] { ereport(level, (errmsg_internal("%s", msg.c_str()))); });
+  int code = level >= WARNING ? ERRCODE_WARNING : ERRCODE_SUCCESSFUL_COMPLETION;
+  pg_try([&] { ereport(level, (errcode(code), errmsg_internal("%s", msg.c_str()))); });
 }
 
 // --- nextval() in a column default -------------------------------------------------
@@ -549,7 +550,7 @@ int32_t sync(bool dry_run, const Scope& scope) {
         std::string why = std::string(" (") + (info.ascending ? "max" : "min") + " of " + columns + " is " +
                           std::to_string(*in.column_extreme) + ")";
         if (dry_run) {
-          notice(NOTICE, "seqguard: would move " + what + " from next " + std::to_string(*d.next_value) +
+          notice(NOTICE, "would move " + what + " from next " + std::to_string(*d.next_value) +
                              " to next " + std::to_string(*d.new_next) + why);
           moved++;
           break;
@@ -558,7 +559,7 @@ int32_t sync(bool dry_run, const Scope& scope) {
         // already took it past the target, it is left where it is.
         Advance a = advance_sequence(disc.spi(), seq, *d.target);
         if (a.moved) {
-          notice(NOTICE, "seqguard: moved " + what + " from next " + std::to_string(a.old_next) + " to next " +
+          notice(NOTICE, "moved " + what + " from next " + std::to_string(a.old_next) + " to next " +
                              std::to_string(a.new_next) + why);
           moved++;
         }
@@ -568,7 +569,7 @@ int32_t sync(bool dry_run, const Scope& scope) {
       case core::DriftStatus::no_privilege: {
         Failure f{what, core::drift_status_name(d.status), what + " (" + columns + "): " +
                                                                core::drift_status_name(d.status) + ": " + d.reason};
-        if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
+        if (dry_run) notice(WARNING, "cannot move " + f.detail);
         failures.push_back(std::move(f));
         break;
       }
@@ -590,21 +591,21 @@ int32_t sync(bool dry_run, const Scope& scope) {
       std::string why = " (largest job id in seqguard.idem_keys is " + std::to_string(j.max.value_or(0)) + ")";
       if (d.status == core::DriftStatus::behind) {
         if (dry_run) {
-          notice(NOTICE, "seqguard: would move " + what + " from next " + std::to_string(*d.next_value) +
+          notice(NOTICE, "would move " + what + " from next " + std::to_string(*d.next_value) +
                              " to next " + std::to_string(*d.new_next) + why);
           moved++;
         } else {
           Spi owner;
           Advance a = advance_sequence(owner, j.sequence, *d.target);
           if (a.moved) {
-            notice(NOTICE, "seqguard: moved " + what + " from next " + std::to_string(a.old_next) + " to next " +
+            notice(NOTICE, "moved " + what + " from next " + std::to_string(a.old_next) + " to next " +
                                std::to_string(a.new_next) + why);
             moved++;
           }
         }
       } else if (d.status == core::DriftStatus::exhausted) {
         Failure f{what, "exhausted", what + ": exhausted: " + d.reason};
-        if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
+        if (dry_run) notice(WARNING, "cannot move " + f.detail);
         failures.push_back(std::move(f));
       }
     }
@@ -613,7 +614,7 @@ int32_t sync(bool dry_run, const Scope& scope) {
       if (std::optional<std::string> why = columns_unreadable(columns)) {
         std::string what = "series \"" + name + "\"";
         Failure f{what, "no_privilege", what + ": no_privilege: " + *why};
-        if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
+        if (dry_run) notice(WARNING, "cannot move " + f.detail);
         failures.push_back(std::move(f));
         continue;
       }
@@ -636,7 +637,10 @@ int32_t sync(bool dry_run, const Scope& scope) {
     std::vector<std::string> objects, details;
     for (const Failure& f : failures) {
       objects.push_back(f.object + " (" + f.status + ")");
-      details.push_back(f.detail);
+      // The detail is a list of sentences, one per object.
+      std::string sentence = f.detail + ".";
+      if (sentence[0] >= 'a' && sentence[0] <= 'z') sentence[0] = (char)(sentence[0] - 'a' + 'A');
+      details.push_back(std::move(sentence));
     }
     std::string hint =
         "Sequences that could move were moved (" + std::to_string(moved) +
@@ -644,11 +648,12 @@ int32_t sync(bool dry_run, const Scope& scope) {
         "seqguard_check_drift() shows the state of every column.";
     if (series_rehearsed > 0)
       hint += " " + std::to_string(series_rehearsed) +
-              " bound series counter(s) were not moved: series counters are transactional and this "
-              "error would undo them; they move on a run that succeeds.";
+              (series_rehearsed == 1 ? " bound series counter was" : " bound series counters were") +
+              " not moved: series counters are transactional and this error would undo them; they move on a "
+              "run that succeeds.";
     fail(kSyncFailed,
-         std::string(scope.function) + " could not move " + std::to_string(failures.size()) +
-             " object(s): " + join(objects, ", "),
+         std::string(scope.function) + "() could not move " + std::to_string(failures.size()) +
+             (failures.size() == 1 ? " object: " : " objects: ") + join(objects, ", "),
          join(details, "\n"), hint);
   }
   return moved;

@@ -1,7 +1,8 @@
-// Sequence drift (SPEC section 2) and the duplicate finder (section 4): the PostgreSQL
-// side. Finds every (table, column, sequence) through the catalogs, reads the columns'
-// extremes and the sequences' states with the caller's privileges, lets the core decide
-// (seqguard/core/drift.hpp), and moves sequences forward with advance_sequence().
+// Sequence drift and the duplicate finder (docs/reference.md, "Sequence drift"): the
+// PostgreSQL side. Finds every (table, column, sequence) through the catalogs, reads the
+// columns' extremes and the sequences' states with the caller's privileges, lets the
+// core decide (seqguard/core/drift.hpp), and moves sequences forward with
+// advance_sequence().
 #pragma once
 
 #include "seqguard/core/drift.hpp"

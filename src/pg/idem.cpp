@@ -193,7 +193,7 @@ ci::Stored to_stored(const Row& row) {
   ci::Stored s;
   std::string status = text_value(row.get(c_status));
   std::optional<ci::Status> st = ci::parse_status(status);
-  if (!st) fail(core::sqlstate::internal_error, "seqguard.idem_keys holds an unknown status '" + status + "'");
+  if (!st) fail(core::sqlstate::internal_error, "table seqguard.idem_keys holds unknown status \"" + status + "\"");
   s.status = *st;
   s.job_id = DatumGetInt64(row.get(c_job_id));
   s.attempt = DatumGetInt32(row.get(c_attempt));

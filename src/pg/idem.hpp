@@ -1,4 +1,5 @@
-// The idempotency-key registry (SPEC section 3): the PostgreSQL side.
+// The idempotency-key registry (docs/reference.md, "Idempotency keys"): the PostgreSQL
+// side.
 //
 // Every key belongs to the role that was current_user when it was used (GetUserId() at
 // the call); the functions below never see another role's keys.

@@ -55,14 +55,14 @@ namespace triggers {
 void require_owned_table(Oid table, const char* function) {
   char relkind = pg_call([&] { return get_rel_relkind(table); });
   if (relkind == '\0')
-    fail(sqlstate_ext::undefined_table, std::string(function) + ": relation with OID " + std::to_string(table) +
-                                            " does not exist");
+    fail(sqlstate_ext::undefined_table, "relation with OID " + std::to_string(table) + " does not exist");
   if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
-    fail(sqlstate_ext::wrong_object_type, std::string(function) + ": " + qualified_name(table) + " is not a table");
+    fail(sqlstate_ext::wrong_object_type, qualified_name(table) + " is not a table",
+         std::string("The function ") + function + "() acts on tables only.");
   bool owner = pg_call([&] { return compat::class_ownercheck(table, GetUserId()); });
   if (!owner)
-    fail(core::sqlstate::insufficient_privilege, std::string(function) + ": must be owner of table " + qualified_name(table),
-         "The trigger it installs acts on the table as its owner.");
+    fail(core::sqlstate::insufficient_privilege, "must be owner of table " + qualified_name(table),
+         std::string("The triggers of ") + function + "() act on the table as its owner.");
 }
 
 Oid extension_function(const char* name, bool missing_ok) {
@@ -267,10 +267,10 @@ AttrNumber attnum_at_fire(Relation rel, const std::string& name, const char* ser
   AttrNumber att = pg_call([&] { return get_attnum(RelationGetRelid(rel), name.c_str()); });
   if (att <= 0)
     fail(core::sqlstate::undefined_column,
-         "seqguard: late-bound column \"" + name + "\" of relation " + qualified_name(RelationGetRelid(rel)) +
+         "late-bound column \"" + name + "\" of relation " + qualified_name(RelationGetRelid(rel)) +
              " does not exist",
          std::string("The trigger that numbers it from series \"") + series + "\" still exists.",
-         "Renamed or dropped columns must be detached (seqguard_detach) and attached again.");
+         "Detach a column with seqguard_detach() before renaming or dropping it, and attach it again.");
   return att;
 }
 
@@ -281,7 +281,7 @@ void attach(Oid table, const std::string& column, const std::string& series,
   using core::sqlstate::object_not_in_prerequisite_state;
   triggers::require_owned_table(table, "seqguard_attach");
   if (!on_change.empty() && on_change != "error" && on_change != "keep")
-    fail(core::sqlstate::invalid_parameter_value, "on_change must be 'error' or 'keep', got '" + on_change + "'");
+    fail(core::sqlstate::invalid_parameter_value, "\"on_change\" must be 'error' or 'keep', not '" + on_change + "'");
   std::optional<Column> col = find_column(table, column);
   if (!col) no_column(table, column);
   std::string label = column_label(table, column);
@@ -290,11 +290,11 @@ void attach(Oid table, const std::string& column, const std::string& series,
   if (col->has_default)
     fail(object_not_in_prerequisite_state, label + " has a DEFAULT; a late-bound column must not",
          "A late-bound column is NULL until its transaction commits, and only NULLs are numbered.",
-         "ALTER TABLE ... ALTER COLUMN " + triggers::quote_ident(column) + " DROP DEFAULT");
+         "Run ALTER TABLE ... ALTER COLUMN " + triggers::quote_ident(column) + " DROP DEFAULT first.");
   if (col->not_null)
     fail(object_not_in_prerequisite_state, label + " is NOT NULL; a late-bound column must accept NULL",
          "A late-bound column is NULL until its transaction commits.",
-         "ALTER TABLE ... ALTER COLUMN " + triggers::quote_ident(column) + " DROP NOT NULL");
+         "Run ALTER TABLE ... ALTER COLUMN " + triggers::quote_ident(column) + " DROP NOT NULL first.");
   if (kind_of(col->type) == Kind::unsupported)
     fail(sqlstate_ext::datatype_mismatch,
          label + " has type " + type_name(col->type) +
@@ -317,7 +317,7 @@ void attach(Oid table, const std::string& column, const std::string& series,
     if (t.args.size() >= 2 && t.args[1] == column)
       fail(core::sqlstate::duplicate_object, label + " is already late-bound to series \"" + t.args[0] + "\"",
            t.clone ? "It is late-bound through the partitioned table it belongs to." : "",
-           "seqguard_detach() it first.");
+           "Detach it first with seqguard_detach().");
   // Found again by function and arguments (triggers::calling), never by name: triggers
   // made by 1.0, whose names were clipped without a hash, are detached the same way.
   triggers::run_ddl("CREATE CONSTRAINT TRIGGER " +
@@ -411,7 +411,7 @@ Datum late_bind_trigger(FunctionCallInfo fcinfo) {
   }
   if (updated != 1)
     fail(core::sqlstate::object_not_in_prerequisite_state,
-         "seqguard could not write the late-bound ID " + rendered + " into " + column_label(relid, column),
+         "could not write the late-bound ID " + rendered + " into " + column_label(relid, column),
          "The UPDATE of the row, run as the table's owner, changed no row (a BEFORE UPDATE trigger returned "
          "NULL?). The transaction is rolled back; no number was consumed.");
   return PointerGetDatum(nullptr);

@@ -41,9 +41,9 @@ int32_t today_in(const pg_tz* tz) {
 
 std::string canonical_time_zone(std::string_view name) {
   auto bad = [&]() {
-    fail(core::sqlstate::invalid_parameter_value, "invalid time_zone \"" + std::string(name) + "\"",
+    fail(core::sqlstate::invalid_parameter_value, "invalid value for parameter \"time_zone\": \"" + std::string(name) + "\"",
          "A series' time zone is an IANA name that PostgreSQL knows, as listed in pg_timezone_names.",
-         "For example 'Europe/Paris', 'Asia/Tokyo' or 'UTC'.");
+         "Use a name such as 'Europe/Paris', 'Asia/Tokyo' or 'UTC'.");
   };
   if (name.empty() || name.size() >= TZ_STRLEN_MAX || name.find('\0') != std::string_view::npos) bad();
   std::string copy(name);

@@ -507,7 +507,7 @@ Target describe(Oid relid) {
 }
 
 void notice(const std::string& msg) {
-  pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+  pg_try([&] { ereport(NOTICE, (errcode(ERRCODE_SUCCESSFUL_COMPLETION), errmsg_internal("%s", msg.c_str()))); });
 }
 
 // Whether the current user may move `seq` (setval needs UPDATE on it).
@@ -532,7 +532,7 @@ void protect(Oid table) {
   }
   if (!any)
     fail(core::sqlstate::object_not_in_prerequisite_state,
-         "seqguard_protect: table " + qualified_name(table) + " has no column that draws from a sequence",
+         "table " + qualified_name(table) + " has no column that draws from a sequence",
          {}, "It guards identity, serial and DEFAULT nextval(...) columns of integer types.");
   // Before anything is installed or moved: owning a table whose column defaults to
   // nextval('someone_else.seq') gives no right over that sequence.
@@ -541,7 +541,7 @@ void protect(Oid table) {
       if (!may_update(g.sequence)) {
         std::string col = pg_call([&] { return (const char*)get_attname(t.relid, g.attnum, false); });
         fail(core::sqlstate::insufficient_privilege,
-             "seqguard_protect: permission denied for sequence " + qualified_name(g.sequence),
+             "permission denied for sequence " + qualified_name(g.sequence),
              "Column " + triggers::quote_ident(col) + " of " + qualified_name(t.relid) +
                  " draws from it; protecting the table moves it (setval), which needs UPDATE on it.",
              "GRANT UPDATE ON SEQUENCE " + qualified_name(g.sequence) + " to the role that protects the table.");
@@ -583,7 +583,7 @@ void protect(Oid table) {
     Spi spi;
     Advance a = advance_sequence(spi, m.sequence, m.target);
     if (a.moved)
-      notice("seqguard: moved sequence " + qualified_name(m.sequence) + " from next " + std::to_string(a.old_next) +
+      notice("moved sequence " + qualified_name(m.sequence) + " from next " + std::to_string(a.old_next) +
              " to next " + std::to_string(a.new_next) + " (past " + std::to_string(m.target) +
              ", already in " + qualified_name(table) + ")");
   }
@@ -600,7 +600,7 @@ void unprotect(Oid table) {
     }
   }
   if (dropped == 0)
-    fail(core::sqlstate::undefined_object, "seqguard_unprotect: table " + qualified_name(table) + " is not protected");
+    fail(core::sqlstate::undefined_object, "table " + qualified_name(table) + " is not protected");
 }
 
 Datum protect_trigger(FunctionCallInfo fcinfo) {
@@ -633,13 +633,13 @@ Datum protect_trigger(FunctionCallInfo fcinfo) {
         SequenceState st = read_sequence(spi, m.sequence);
         if (st.increment > 0 ? st.next_value() > m.target : st.next_value() < m.target) continue;
       }
-      std::string msg = "seqguard: sequence " + qualified_name(m.sequence) + " is behind the values in " +
+      std::string msg = "sequence " + qualified_name(m.sequence) + " is behind the values in " +
                         qualified_name(RelationGetRelid(rel)) + " and was not moved: role " + role +
                         " may not UPDATE it";
       pg_try([&] {
         ereport(WARNING, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg_internal("%s", msg.c_str()),
-                          errhint("seqguard_check_drift() reports it; seqguard_sync() run by a role that may "
-                                  "UPDATE the sequence moves it.")));
+                          errhint("The function seqguard_check_drift() reports it; seqguard_sync(), run by a role "
+                                  "that may UPDATE the sequence, moves it.")));
       });
       continue;
     }

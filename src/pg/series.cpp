@@ -5,16 +5,18 @@
 // quadratic inside one transaction, because every update of the same row adds a tuple
 // version that the next update must walk past. Instead:
 //
-//  1. The first allocation of a transaction takes the counter's lock (a heavyweight
-//     lock of our own, see locks.hpp) and reads the row directly (direct.hpp) with a
-//     dirty snapshot. The lock is held until commit, so the row cannot change under us,
-//     and because the previous holder's commit is visible before its locks are
-//     released, the read always finds its value. No MVCC snapshot is involved: no
-//     serialization failure at REPEATABLE READ, no predicate lock at SERIALIZABLE.
+//  1. The first allocation of a transaction reads the counter's row directly
+//     (direct.hpp) with a dirty snapshot and locks it as SELECT ... FOR UPDATE would
+//     (lock_counter_row): the lock is held until commit, so the row cannot change under
+//     us, and a transaction that finds it locked waits for the holder's transaction to
+//     end, then reads the newest version. No MVCC snapshot is involved: no
+//     serialization failure at REPEATABLE READ, no predicate lock at SERIALIZABLE. A
+//     row lock lives in the row, not in the shared lock table, so a transaction may
+//     take any number of counters.
 //  2. Later allocations count in backend memory: O(1) per ID.
 //  3. XACT_EVENT_PRE_COMMIT writes each counter row once, directly again.
 //  4. A (sub)transaction abort restores the values saved when the subtransaction first
-//     touched the counter; PostgreSQL releases the locks the subtransaction took.
+//     touched the counter; the row locks the subtransaction took end with it.
 //
 // Fast counters (gapless => false) are plain sequences in the `seqguard` schema, one
 // per (series, scope, period), created on first use.
@@ -87,6 +89,10 @@ struct Counter {
   bool dirty = false;           // gapless: must be written before commit
   std::vector<Save> saves;      // gapless: values to restore on subtransaction abort
   ItemPointerData tid;          // gapless: where the row is, when in_table
+  // gapless: a new counter whose row the allocation under way inserts, holding the
+  // counter's heavyweight lock until then (release_creation_lock: this call took it).
+  bool creating = false;
+  bool release_creation_lock = false;
   Oid sequence = InvalidOid;    // fast: the sequence behind the counter
 };
 
@@ -146,7 +152,25 @@ struct LastHit {
   Counter* counter = nullptr;
 } last_hit;
 
+// A new counter's row is inserted under the counter's heavyweight lock. The first few a
+// transaction creates keep that lock to its end, so that a session waiting for one of
+// them waits on a lock seqguard_waits can name (a row nobody else can see yet names
+// nothing); past that, an import creating any number of counters gives each lock back
+// at once, and the lock table holds a small constant for it.
+constexpr int kKeptCreationLocks = 16;
+int creation_locks_kept = 0;
+
+// Whether a creation lock this transaction just took must be given back now.
+bool give_back_creation_lock() {
+  if (creation_locks_kept < kKeptCreationLocks) {
+    creation_locks_kept++;
+    return false;
+  }
+  return true;
+}
+
 void forget_transaction_state() noexcept {
+  creation_locks_kept = 0;
   counters.clear();
   series_locks.clear();
   dropped.clear();
@@ -312,7 +336,7 @@ void require_allocate(const SeriesDef& s, Oid user) {
   std::string who = role ? role : std::to_string(user);
   fail(core::sqlstate::insufficient_privilege, "permission denied for series \"" + s.name + "\"",
        "Role \"" + who + "\" may not allocate from it.",
-       "The extension's owner can grant it: SELECT seqguard_grant_allocate('" + s.name + "', '" + who + "');");
+       "The extension's owner can grant it with SELECT seqguard_grant_allocate('" + s.name + "', '" + who + "').");
 }
 
 std::shared_ptr<const SeriesDef> load_series(std::string_view name, Access access) {
@@ -347,7 +371,7 @@ std::shared_ptr<const SeriesDef> load_series(std::string_view name, Access acces
 constexpr size_t kMaxScopeBytes = 1024;
 void check_scope(std::string_view scope) {
   if (scope.size() > kMaxScopeBytes)
-    fail(core::sqlstate::invalid_parameter_value, "scope is too long: " + std::to_string(scope.size()) + " bytes",
+    fail(core::sqlstate::invalid_parameter_value, "scope is too long (" + std::to_string(scope.size()) + " bytes)",
          {}, "A scope is at most " + std::to_string(kMaxScopeBytes) + " bytes.");
 }
 
@@ -383,7 +407,8 @@ struct CounterRow {
 
 // `how` is Probe::writer under the counter's lock, Probe::committed without it.
 std::optional<CounterRow> read_counter_row(const std::string& series, std::string_view scope,
-                                           const std::string& period, direct::Probe how) {
+                                           const std::string& period, direct::Probe how,
+                                           bool* busy = nullptr) {
   CounterTable t(AccessShareLock);
   Datum values[kCounterNatts];
   bool nulls[kCounterNatts];
@@ -398,6 +423,7 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
                 PointerGetDatum(cstring_to_text_with_len(period.data(), (int)period.size())));
     return direct::probe(t, keys, 3, how, values, nulls, &row.tid);
   });
+  if (busy != nullptr) *busy = found == direct::Found::busy;
   if (found != direct::Found::row) return std::nullopt;
   if (!nulls[3]) row.last_value = DatumGetInt64(values[3]);
   if (!nulls[4]) row.sequence_name = std::string(NameStr(*DatumGetName(values[4])));
@@ -407,7 +433,7 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
 // Inserts a counter row, or updates the one at `tid`.
 void write_counter_row(const std::string& series, const std::string& scope, const std::string& period,
                        std::optional<int64_t> last_value, const std::string* sequence_name,
-                       const ItemPointerData* tid) {
+                       const ItemPointerData* tid, ItemPointerData* inserted = nullptr) {
   CounterTable t(RowExclusiveLock);
   Datum values[kCounterNatts];
   bool nulls[kCounterNatts] = {false, false, false, !last_value.has_value(), sequence_name == nullptr};
@@ -424,7 +450,58 @@ void write_counter_row(const std::string& series, const std::string& scope, cons
       values[4] = 0;
     }
   });
-  direct::write(t, tid, values, nulls);
+  direct::write(t, tid, values, nulls, inserted);
+}
+
+// Takes a gapless counter for this transaction: locks its row as SELECT ... FOR UPDATE
+// would, creating the row first when the counter is new. A transaction that finds the
+// counter taken waits for the holder's transaction to end (XactLockTableWait, through
+// the row's lock), and then takes it at once if it is free, instead of queueing for a
+// lock of the shared lock table that is handed from one sleeping waiter to the next.
+// Nothing stays in the shared lock table, so one transaction may take any number of
+// counters with stock settings.
+//
+// A new counter's row is inserted under the counter's heavyweight lock, held only until
+// the row is in: with `defer`, this returns nullopt still holding it (and `*took` says
+// whether this call took it), so that the allocation inserts the row with its first
+// number, one write instead of an insert and an update at commit.
+std::optional<CounterRow> lock_counter_row(const std::string& series, const std::string& scope,
+                                           const std::string& period, const std::string& key, bool defer = false,
+                                           bool* took = nullptr) {
+  uint64_t hash = lock_hash(key);
+  for (;;) {
+    bool busy = false;
+    std::optional<CounterRow> row = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    if (busy) {
+      // Another transaction is writing the row: creating it (it then holds the counter's
+      // heavyweight lock, see kKeptCreationLocks, and waiting for that lock is a wait
+      // seqguard_waits can name), or committing it. Wait for that, then look again.
+      bool held = lock_object(LockSpace::counter, hash, ExclusiveLock);
+      if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+      row = read_counter_row(series, scope, period, direct::Probe::writer);
+    }
+    if (!row) {
+      // A new counter: the counter's heavyweight lock for a moment, so that two sessions
+      // create it once. Once the row is in, in progress, everyone else who looks it up
+      // waits for this transaction (direct::probe), as a unique index insert would.
+      bool held = lock_object(LockSpace::counter, hash, ExclusiveLock);
+      row = read_counter_row(series, scope, period, direct::Probe::writer);
+      if (!row && defer) {
+        *took = !held;
+        return std::nullopt;
+      }
+      if (!row) {
+        CounterRow created{std::nullopt, std::nullopt, {}};
+        write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
+        if (!held && give_back_creation_lock()) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+        return created;
+      }
+      if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+    }
+    CounterTable t(RowShareLock);
+    // The version read is the latest unless someone changed it since: then again.
+    if (direct::lock_row(t, &row->tid)) return *row;
+  }
 }
 
 Oid counter_sequence_oid(const std::string& name) {
@@ -679,7 +756,7 @@ uint32 worker_create(const Channel* req) {
 // a gapless counter is locked and its committed value loaded, and a fast counter's
 // sequence is found or created; without it the entry may be bare (created_level 0).
 Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, const std::string& scope, const std::string& period,
-                     bool acquire) {
+                     bool acquire, bool allocating = false) {
   const SeriesDef& s = *sp;
   std::string key = counter_key(s.name, scope, period);
   if (counters_schema == InvalidOid) counters_schema = catalog().schema;
@@ -693,8 +770,10 @@ Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, const std::stri
     return c;
   }
   check_writable("next_formatted_id()");
-  lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
-  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, direct::Probe::writer);
+  bool took = false;
+  std::optional<CounterRow> row = lock_counter_row(s.name, scope, period, key, allocating, &took);
+  c.creating = !row;
+  c.release_creation_lock = took;
   c.in_table = row.has_value();
   if (row) c.tid = row->tid;
   c.last = row ? row->last_value : std::nullopt;
@@ -714,7 +793,7 @@ void remember(Counter& c) {
 
 [[noreturn]] void overflow(const SeriesDef& s, int64_t value) {
   fail(core::sqlstate::numeric_value_out_of_range,
-       "series \"" + s.name + "\" cannot issue " + std::to_string(value) + ": its template allows at most " +
+       "number " + std::to_string(value) + " does not fit series \"" + s.name + "\": its template allows at most " +
            std::to_string(s.tpl.seq_width()) + (s.tpl.seq_width() == 1 ? " digit" : " digits"),
        "The series was created with on_overflow => 'error'; nothing was consumed.");
 }
@@ -753,6 +832,15 @@ int64_t allocate(Counter& c) {
   int64_t next = advance(s, c.last);
   if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
   remember(c);
+  if (c.creating) {
+    write_counter_row(s.name, c.scope, c.period, next, nullptr, nullptr, &c.tid);
+    c.creating = false;
+    c.in_table = true;
+    if (c.release_creation_lock && give_back_creation_lock())
+      unlock_object(LockSpace::counter, lock_hash(counter_key(s.name, c.scope, c.period)), ExclusiveLock);
+    c.last = next;
+    return next;  // the row holds it: nothing to write at commit
+  }
   c.last = next;
   c.dirty = true;
   return next;
@@ -925,7 +1013,7 @@ Counter& counter_for_call(std::string_view series, std::string_view scope, int32
   const SeriesDef& s = *sp;
   at = allocation_date(s, at);
   std::string period = s.tpl.period_key(to_core_date(at));
-  Counter& c = get_counter(sp, std::string(scope), period, lock);
+  Counter& c = get_counter(sp, std::string(scope), period, lock, lock);
   if (lock || !s.gapless) {
     last_hit.series.assign(series);
     last_hit.scope.assign(scope);
@@ -1023,10 +1111,22 @@ void counter_worker_main(Datum arg) {
 
 core::Date to_core_date(int32_t pg_date) {
   if (DATE_NOT_FINITE(pg_date))
-    fail("22008", std::string("seqguard needs a finite date, not ") + (DATE_IS_NOBEGIN(pg_date) ? "-infinity" : "infinity"));
+    fail("22008", std::string("date must be finite, not ") + (DATE_IS_NOBEGIN(pg_date) ? "-infinity" : "infinity"));
   core::Date d = core::date_from_unix_days((int64_t)pg_date + 10957);
-  if (d.year < 1 || d.year > 9999) fail("22008", "date out of range for seqguard: years 1 to 9999");
+  if (d.year < 1 || d.year > 9999) fail("22008", "date out of range", "Only dates in the years 1 to 9999 can be numbered.");
   return d;
+}
+
+int64_t series_lock_key(std::string_view series) { return (int64_t)lock_hash(series); }
+
+int64_t counter_lock_key(std::string_view series, std::string_view scope, std::string_view period) {
+  return (int64_t)lock_hash(counter_key(series, scope, period));
+}
+
+std::string period_key_at(std::string_view format, const std::optional<std::string>& reset, int32_t at) {
+  core::Template tpl = core::Template::parse(format);
+  if (reset) tpl.set_reset(core::period_from_reset(*reset));
+  return tpl.period_key(to_core_date(at));
 }
 
 void register_series_callbacks() {
@@ -1082,12 +1182,12 @@ int64_t set_value(std::string_view series, int64_t value, std::string_view scope
   if (__builtin_sub_overflow(s.start, (int64_t)s.increment, &floor)) floor = INT64_MIN;
   if (value < floor)
     fail(core::sqlstate::numeric_value_out_of_range,
-         "seqguard_setval: " + std::to_string(value) + " is below what series \"" + s.name +
+         "value " + std::to_string(value) + " is below what series \"" + s.name +
              "\" can issue (start_value - increment = " + std::to_string(floor) + ")");
   int64_t next;
   if (__builtin_add_overflow(value, (int64_t)s.increment, &next))
     fail(core::sqlstate::numeric_value_out_of_range,
-         "seqguard_setval: " + std::to_string(value) + " leaves no next value for series \"" + s.name + "\"");
+         "value " + std::to_string(value) + " leaves no next value for series \"" + s.name + "\"");
   Counter& c = get_counter(sp, std::string(scope), period, true);
   if (s.gapless) {
     remember(c);
@@ -1118,14 +1218,15 @@ core::Template validated_template(const SeriesOptions& o) {
          std::to_string(o.format.size()) + " bytes in " + std::to_string(tpl.parts().size()) + " parts; at most " +
              std::to_string(kMaxFormat) + " bytes and " + std::to_string(kMaxParts) + " parts.");
   if (o.increment <= 0)
-    fail(invalid_parameter_value, "increment must be greater than zero, got " + std::to_string(o.increment));
+    fail(invalid_parameter_value, "\"increment\" must be greater than zero, not " + std::to_string(o.increment));
   if (o.on_overflow != "widen" && o.on_overflow != "error")
-    fail(invalid_parameter_value, "on_overflow must be 'widen' or 'error', got '" + o.on_overflow + "'");
+    fail(invalid_parameter_value, "\"on_overflow\" must be 'widen' or 'error', not '" + o.on_overflow + "'");
   if (o.on_overflow == "error" && tpl.overflows(o.start_value))
-    fail(invalid_parameter_value, "start_value " + std::to_string(o.start_value) + " does not fit the " +
-                                      std::to_string(tpl.seq_width()) + " digits of \"" + o.format + "\"");
+    fail(invalid_parameter_value, "\"start_value\" " + std::to_string(o.start_value) + " does not fit the " +
+                                      std::to_string(tpl.seq_width()) + (tpl.seq_width() == 1 ? " digit" : " digits") +
+                                      " of \"" + o.format + "\"");
   if ((o.target_table == InvalidOid) != !o.target_column)
-    fail(invalid_parameter_value, "target_table and target_column must be given together");
+    fail(invalid_parameter_value, "\"target_table\" and \"target_column\" must be given together");
   if (o.target_table != InvalidOid) {
     AttrNumber att = pg_call([&] { return get_attnum(o.target_table, o.target_column->c_str()); });
     if (att == InvalidAttrNumber)
@@ -1139,7 +1240,7 @@ core::Template validated_template(const SeriesOptions& o) {
 void create_series(const SeriesOptions& o) {
   using core::sqlstate::invalid_parameter_value;
   if (o.name.empty() || o.name.size() > 200)
-    fail(invalid_parameter_value, "series name must be 1 to 200 characters");
+    fail(invalid_parameter_value, "series name must be 1 to 200 bytes long");
   core::Template tpl = validated_template(o);
   std::optional<std::string> time_zone;
   if (o.time_zone) time_zone = canonical_time_zone(*o.time_zone);
@@ -1270,7 +1371,7 @@ void alter_series(const AlterOptions& o) {
   check_writable("seqguard_alter_series()");
   Oid relid = series_table_relid();
   if (!series_table_is_1_1(relid))
-    fail(core::sqlstate::feature_not_supported, "seqguard_alter_series needs seqguard 1.1, and this database has 1.0",
+    fail(core::sqlstate::feature_not_supported, "seqguard_alter_series() needs seqguard 1.1, and this database has 1.0",
          {}, "Run ALTER EXTENSION seqguard UPDATE first.");
   // This transaction's own numbers of the series are in memory, keyed the old way.
   for (auto& [key, c] : counters)
@@ -1301,7 +1402,7 @@ void alter_series(const AlterOptions& o) {
   n.target_table = o.target_table.value_or(spi.get_oid(0, 6).value_or(InvalidOid));
   n.target_column = o.target_column ? o.target_column : spi.get_text(0, 7);
   if (o.target_table.has_value() != o.target_column.has_value())
-    fail(invalid_parameter_value, "target_table and target_column must be given together");
+    fail(invalid_parameter_value, "\"target_table\" and \"target_column\" must be given together");
   n.reset = o.reset ? o.reset : old_reset;
   n.time_zone = o.time_zone ? std::optional<std::string>(canonical_time_zone(*o.time_zone)) : spi.get_text(0, 9);
 
@@ -1421,7 +1522,7 @@ bool revert_if_last(const std::string& series, std::string_view id) {
   const SeriesDef& s = *sp;
   if (!s.gapless)
     fail(core::sqlstate::feature_not_supported,
-         "seqguard_revert_if_last: series \"" + series + "\" is fast; only gapless counters can give a number back",
+         "series \"" + series + "\" is fast; only gapless counters can give a number back",
          "A fast counter's sequence moves outside transactions: moving it back could issue a number that a "
          "transaction still holds.");
   std::optional<core::ParsedId> p = s.tpl.parse_id(id);
@@ -1574,7 +1675,7 @@ bool restore_fast_sequence(const SeriesDef& s, const std::string& scope, const s
 }
 
 void sync_notice(const std::string& msg) {
-  pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+  pg_try([&] { ereport(NOTICE, (errcode(ERRCODE_SUCCESSFUL_COMPLETION), errmsg_internal("%s", msg.c_str()))); });
 }
 
 }  // namespace
@@ -1644,27 +1745,33 @@ int32_t sync_series(const std::string& name, const std::vector<SeriesColumn>& co
   std::shared_ptr<const SeriesDef> sp = load_series(name, Access::admin);
   const SeriesDef& s = *sp;
   if (std::optional<std::string> why = columns_unreadable(columns))
-      fail(core::sqlstate::insufficient_privilege, "seqguard_sync_series: " + *why,
+      fail(core::sqlstate::insufficient_privilege, *why,
            "Syncing series \"" + name + "\" past only what the caller sees could leave it behind the rest.",
            "Run it as the table's owner or a role with BYPASSRLS.");
   std::vector<uint64_t> unmatched;
   std::vector<size_t> periodless;
   LargestMap found = scan_columns(s, columns, unmatched, periodless);
   for (size_t ci = 0; ci < columns.size(); ci++)
-    if (unmatched[ci] > 0)
-      sync_notice("seqguard: " + std::to_string(unmatched[ci]) + " value(s) in " + qualified_name(columns[ci].table) +
-                  " do not match the template of series \"" + name + "\" and were ignored");
+    if (unmatched[ci] > 0) {
+      std::string count = std::to_string(unmatched[ci]), table = qualified_name(columns[ci].table);
+      pg_try([&] {
+        ereport(NOTICE, (errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+                         errmsg_plural("%s value in %s does not match the template of series \"%s\" and was ignored",
+                                       "%s values in %s do not match the template of series \"%s\" and were ignored",
+                                       (unsigned long)unmatched[ci], count.c_str(), table.c_str(), name.c_str())));
+      });
+    }
   // Said by a dry run only: a real run would repeat it every time, and nothing can change it
   // but the table's definition.
   if (dry_run)
     for (size_t ci : periodless)
-      sync_notice("seqguard: " + qualified_name(columns[ci].table) + "." + quoted_ident(columns[ci].column) +
+      sync_notice(qualified_name(columns[ci].table) + "." + quoted_ident(columns[ci].column) +
                   " holds numbers of series \"" + name +
                   "\" without their period; its counters restart per period, so it was not read");
 
   int32_t moved = 0;
   auto notice = [&](const std::string& what, int64_t from, int64_t to) {
-    sync_notice(std::string("seqguard: ") + (dry_run ? "would move " : "moved ") + what + " from next " +
+    sync_notice(std::string(dry_run ? "would move " : "moved ") + what + " from next " +
                 std::to_string(from) + " to next " + std::to_string(to));
     moved++;
   };
@@ -1686,13 +1793,13 @@ int32_t sync_series(const std::string& name, const std::vector<SeriesColumn>& co
       bool has_data = found.count({scope, period}) > 0;
       std::string what = label(scope, period);
       if (dry_run) {
-        sync_notice("seqguard: would create the missing sequence seqguard." + seqname + " of " + what +
+        sync_notice("would create the missing sequence seqguard." + seqname + " of " + what +
                     (has_data ? "" : " at its start (no column shows its numbers)"));
         if (!has_data) moved++;
         continue;
       }
       if (!restore_fast_sequence(s, scope, period)) continue;
-      sync_notice("seqguard: created the missing sequence seqguard." + seqname + " of " + what +
+      sync_notice("created the missing sequence seqguard." + seqname + " of " + what +
                   " at its start " + std::to_string(s.start) +
                   (has_data ? "" : " (no column shows its numbers)"));
       if (!has_data) moved++;  // else counted once, as it moves below
@@ -1733,7 +1840,7 @@ int32_t sync_series(const std::string& name, bool dry_run) {
          "series \"" + name + "\" has no column to sync from",
          "A series is synced from its target column, the columns late-bound to it and the columns whose "
          "DEFAULT draws from it.",
-         "Create the series with target_table and target_column, or set them with seqguard_alter_series().");
+         "Create the series with \"target_table\" and \"target_column\", or set them with seqguard_alter_series().");
   }
   return sync_series(name, it->second, dry_run);
 }

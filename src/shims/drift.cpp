@@ -1,5 +1,5 @@
-// The extern "C" side of seqguard, part 3: sequence drift (SPEC section 2) and the
-// duplicate finder (section 4). Bodies are in src/pg/drift.cpp.
+// The extern "C" side of seqguard, part 3: sequence drift and the duplicate
+// finder (docs/reference.md, "Sequence drift"). Bodies are in src/pg/drift.cpp.
 #include "pg/drift.hpp"
 
 #include <optional>

@@ -1,4 +1,5 @@
-// extern "C" entry points of SPEC section 3: the idempotency-key registry.
+// extern "C" entry points of the idempotency-key registry (docs/reference.md,
+// "Idempotency keys").
 #include "seqguard/core/idem.hpp"
 
 #include "pg/args.hpp"
@@ -25,7 +26,7 @@ Datum return_row(FunctionCallInfo fcinfo, Datum (&values)[N], bool (&nulls)[N], 
   pg_try([&] {
     InitMaterializedSRF(fcinfo, 0);
     ReturnSetInfo* rsinfo = (ReturnSetInfo*)fcinfo->resultinfo;
-    if (rsinfo->setDesc->natts != (int)N) elog(ERROR, "seqguard: unexpected result type");
+    if (rsinfo->setDesc->natts != (int)N) elog(ERROR, "return type of the function does not match its result");
     if (!empty) tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   });
   return (Datum)0;

@@ -1,4 +1,5 @@
-// extern "C" entry points of SPEC section 1: templates, series and counters.
+// extern "C" entry points of templates, series and counters (docs/reference.md,
+// "Series functions").
 #include "seqguard/core/template.hpp"
 
 #include "pg/args.hpp"

@@ -1,4 +1,4 @@
-// Sequence drift repair under load (issue 4, "Safe under load"): seqguard_sync_all() in
+// Sequence drift repair under load (docs/drift.md, "Safe under load"): seqguard_sync_all() in
 // a loop while 8 sessions insert through the same sequences and an importer keeps
 // writing explicit ids above them. No default-inserting session may ever get 23505.
 // The same workload with the naive `setval(seq, max(id))` loop shows why it matters.

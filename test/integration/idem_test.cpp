@@ -1,4 +1,4 @@
-// Idempotency keys under real concurrency (SPEC section 3): many connections begin the
+// Idempotency keys under real concurrency (docs/reference.md, "Idempotency keys"): many connections begin the
 // same key at once, at every isolation level, with rollbacks; then 32 connections hammer
 // 8 keys with random completes, fails, heartbeats, dead workers, short TTLs and a purger,
 // and every answer is checked as it comes and against the whole history at the end.

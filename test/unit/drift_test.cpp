@@ -1,5 +1,5 @@
-// Unit tests of the drift decision (SPEC section 2): every case of issue 4 that is
-// arithmetic, plus the int64 edges, checked against a step-by-step nextval() simulation.
+// Unit tests of the drift decision (docs/reference.md, "Sequence drift"): every
+// case that is arithmetic, plus the int64 edges, checked against a step-by-step nextval() simulation.
 #include "seqguard/core/drift.hpp"
 
 #include <gtest/gtest.h>

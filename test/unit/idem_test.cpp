@@ -1,4 +1,4 @@
-// Unit tests of the idempotency-key state machine (SPEC section 3).
+// Unit tests of the idempotency-key state machine (docs/reference.md, "Idempotency keys").
 #include "seqguard/core/idem.hpp"
 
 #include <gtest/gtest.h>
@@ -98,14 +98,14 @@ TEST(IdemCheck, DurationsArePositiveAndBounded) {
   EXPECT_NO_THROW(check_duration("lease", 1, 1, "00:00:00.000001"));
   EXPECT_NO_THROW(check_duration("ttl", kMaxDuration + kHour, kMaxDuration, "1000 years"));
   std::string m = error_of([] { check_duration("lease", 0, 0, "00:00:00"); }, "22023");
-  EXPECT_EQ(m, "lease must be positive, got '00:00:00'");
+  EXPECT_EQ(m, "\"lease\" must be positive, not '00:00:00'");
   m = error_of([] { check_duration("ttl", -kMinute, -kMinute, "-00:01:00"); }, "22023");
-  EXPECT_EQ(m, "ttl must be positive, got '-00:01:00'");
+  EXPECT_EQ(m, "\"ttl\" must be positive, not '-00:01:00'");
   // '1 month -30 days' is nothing when compared, but a day in a 31-day month.
   EXPECT_NO_THROW(check_duration("ttl", 24 * kHour, 0, "1 mon -30 days"));
   error_of([] { check_duration("ttl", -24 * kHour, 0, "1 mon -30 days"); }, "22023");
   m = error_of([] { check_duration("ttl", kMaxDuration, kMaxDuration + 1, "huge"); }, "22023");
-  EXPECT_EQ(m, "ttl must be at most 1000 years, got 'huge'");
+  EXPECT_EQ(m, "\"ttl\" must be at most 1000 years, not 'huge'");
 }
 
 // --- expiry -----------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ TEST(PeriodRule, YearBoundary) {
 // --- {FY:M} -----------------------------------------------------------------------------
 
 TEST(FiscalYear, RendersStartAndEndYear) {
-  EXPECT_EQ(render("{FY:4}", {2025, 3, 31}), "2024-2025");  // SPEC's example
+  EXPECT_EQ(render("{FY:4}", {2025, 3, 31}), "2024-2025");  // the example of docs/reference.md
   EXPECT_EQ(render("{FY:4}", {2025, 4, 1}), "2025-2026");
   EXPECT_EQ(render("{FY:1}", {2025, 3, 31}), "2025");
   EXPECT_EQ(render("{FY:1}", {2025, 1, 1}), "2025");

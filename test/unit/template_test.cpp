@@ -1,4 +1,4 @@
-// Unit tests of the template engine (SPEC section 1, "Template language").
+// Unit tests of the template engine (docs/reference.md, "Templates").
 #include "seqguard/core/template.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-// Sequence drift (SPEC section 2): is a sequence behind the data of a column that draws
-// from it, and where must it move so that nextval() never returns a value already
-// stored?
+// Sequence drift (docs/reference.md, "Sequence drift"): is a sequence behind the data of
+// a column that draws from it, and where must it move so that nextval() never returns a
+// value already stored?
 //
 // The decision is pure arithmetic on a sequence's state and a column's extreme, kept
 // here, away from PostgreSQL, so that every corner (descending sequences, MINVALUE and

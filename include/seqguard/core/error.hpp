@@ -1,6 +1,6 @@
-// The one exception type the core throws. It carries a SQLSTATE so that the
-// PostgreSQL layer can report the error with the code the SPEC promises, without the
-// core knowing anything about PostgreSQL.
+// The one exception type the core throws. It carries a SQLSTATE so that the PostgreSQL
+// layer can report the error with the code docs/reference.md promises, without the core
+// knowing anything about PostgreSQL.
 #pragma once
 #include "seqguard/core/cpp_only.hpp"
 

@@ -1,4 +1,5 @@
-// The idempotency-key state machine (SPEC section 3), free of PostgreSQL.
+// The idempotency-key state machine (docs/reference.md, "Idempotency keys"), free of
+// PostgreSQL.
 //
 // A key is the base ("import file F with mapping M for user U"), a job is one run of it.
 // The PostgreSQL layer reads a key's stored state under the key's lock, asks one of the

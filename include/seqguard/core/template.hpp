@@ -1,5 +1,5 @@
-// Templates of formatted IDs (SPEC section 1): `ASM-{YYYY}-{seq:3}`, `ICCT-{seq:3}`,
-// `INV/{YY}{MM}/{scope}/{seq:5}`.
+// Templates of formatted IDs (docs/reference.md, "Templates" and "Periods"):
+// `ASM-{YYYY}-{seq:3}`, `ICCT-{seq:3}`, `INV/{YY}{MM}/{scope}/{seq:5}`.
 //
 // A template is parsed once, when a series is created or first used by a backend, into
 // a list of parts; rendering is then a walk over that list with no parsing and no
