@@ -149,6 +149,15 @@ SELECT seqguard_sync_all();
 RESET search_path;
 
 DROP SCHEMA evil CASCADE;
+
+-- A fast counter's sequence left without its row (what pg_dump --schema-only of a
+-- database that used it restores: the sequence, not the row) is taken over by the
+-- counter's next draw, not refused with 42P07.
+SELECT next_formatted_id('LONE') AS lone_before;
+DELETE FROM seqguard.counters WHERE series = 'LONE';
+\c -
+SELECT next_formatted_id('LONE') AS lone_after;
+SELECT sequence_name = :'lone' AS same_sequence FROM seqguard.counters WHERE series = 'LONE';
 SELECT seqguard_detach('app.bills', 'no');
 DROP SCHEMA app CASCADE;
 DROP SCHEMA other CASCADE;

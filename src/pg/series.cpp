@@ -532,11 +532,17 @@ std::string create_fast_sequence(const SeriesDef& s, const std::string& scope, c
   // goes one lower, which nextval never returns since it starts at start.
   int64_t max = sequence_max(s);
   int64_t min = s.start < max ? s.start : s.start - 1;
-  snprintf(ddl, sizeof ddl,
-           "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld "
-           "START WITH %lld",
-           seqname.c_str(), s.increment, (long long)min, (long long)max, (long long)s.start);
-  spi.execute_dynamic(ddl);
+  // A sequence of this name without a row naming it comes from a schema-only dump of a
+  // database that used the counter (the sequences are not extension members, so
+  // pg_dump --schema-only writes them, and the rows are data): it is this counter's,
+  // and never behind a fresh one, so it is kept rather than failing with 42P07.
+  if (counter_sequence_oid(seqname) == InvalidOid) {
+    snprintf(ddl, sizeof ddl,
+             "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld "
+             "START WITH %lld",
+             seqname.c_str(), s.increment, (long long)min, (long long)max, (long long)s.start);
+    spi.execute_dynamic(ddl);
+  }
   // Sequence values are no secret; this lets seqguard_counters show them to everyone.
   spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + seqname + " TO PUBLIC");
   write_counter_row(s.name, scope, period, std::nullopt, &seqname, row ? &row->tid : nullptr);
