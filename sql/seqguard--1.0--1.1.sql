@@ -225,8 +225,8 @@ COMMENT ON FUNCTION seqguard_grant_allocate(text, name) IS 'Allows a role (or PU
 COMMENT ON FUNCTION seqguard_revoke_allocate(text, name) IS 'Withdraws a role''s (or PUBLIC''s) right to draw numbers from a series';
 COMMENT ON VIEW seqguard_series IS 'Every series with its settings and allocators';
 COMMENT ON VIEW seqguard_counters IS 'Counters of the series the current role may allocate from: series, scope, period, last value';
-COMMENT ON FUNCTION seqguard_check_drift(text) IS 'Compares every sequence-backed column the caller may read with its sequence: status (ok, behind, empty, exhausted, no_privilege) and lag';
-COMMENT ON FUNCTION seqguard_sync_all(boolean, text) IS 'Moves every drifted sequence (and bound series) the caller may set past the data; returns how many moved';
+COMMENT ON FUNCTION seqguard_check_drift(text) IS 'Compares every sequence-backed column the caller may read with its sequence, and seqguard''s own counters and job ids with the data they numbered: status (ok, behind, empty, exhausted, no_privilege) and lag';
+COMMENT ON FUNCTION seqguard_sync_all(boolean, text) IS 'Moves every drifted sequence, series counter and job id sequence the caller may set past the data (after a restore or a cutover); returns how many moved';
 COMMENT ON FUNCTION seqguard_sync(regclass) IS 'Moves the sequences of one table''s columns past the data; returns how many moved';
 COMMENT ON FUNCTION seqguard_find_duplicates(regclass, name) IS 'The values that occur more than once in a table''s column, with their number of copies';
 COMMENT ON TABLE seqguard.idem_keys IS 'One row per (role, idempotency key): the current attempt''s status, job, lease and outcome; kept by pg_dump';

@@ -141,7 +141,9 @@ INSERT INTO invoices VALUES ('INV/2025/EU/007'), ('INV/2025/EU/003'), ('INV/2026
 SELECT seqguard_sync_series('INVS');
 SELECT next_formatted_id('INVS', 'EU', '2025-05-05'), next_formatted_id('INVS', 'EU', '2026-05-05'),
        next_formatted_id('INVS', 'US', '2026-05-05'), next_formatted_id('INVS', 'US', '2025-05-05');
-SELECT pg_temp.err($$ SELECT seqguard_sync_series('ASM') $$);
+-- A series used as a column DEFAULT is synced from that column (assessments.id).
+SELECT seqguard_sync_series('ASM');
+SELECT pg_temp.err($$ SELECT seqguard_sync_series('TEN') $$);
 
 -- Errors: unknown series 42704, duplicate 42710, bad options 22023, NULLs 22004.
 SELECT pg_temp.err($$ SELECT next_formatted_id('nope') $$);

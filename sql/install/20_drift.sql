@@ -26,7 +26,7 @@ AS 'MODULE_PATHNAME', 'seqguard_find_duplicates'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- What \dx+, \df+ and \d+ show; the update script sets the same text.
-COMMENT ON FUNCTION seqguard_check_drift(text) IS 'Compares every sequence-backed column the caller may read with its sequence: status (ok, behind, empty, exhausted, no_privilege) and lag';
-COMMENT ON FUNCTION seqguard_sync_all(boolean, text) IS 'Moves every drifted sequence (and bound series) the caller may set past the data; returns how many moved';
+COMMENT ON FUNCTION seqguard_check_drift(text) IS 'Compares every sequence-backed column the caller may read with its sequence, and seqguard''s own counters and job ids with the data they numbered: status (ok, behind, empty, exhausted, no_privilege) and lag';
+COMMENT ON FUNCTION seqguard_sync_all(boolean, text) IS 'Moves every drifted sequence, series counter and job id sequence the caller may set past the data (after a restore or a cutover); returns how many moved';
 COMMENT ON FUNCTION seqguard_sync(regclass) IS 'Moves the sequences of one table''s columns past the data; returns how many moved';
 COMMENT ON FUNCTION seqguard_find_duplicates(regclass, name) IS 'The values that occur more than once in a table''s column, with their number of copies';

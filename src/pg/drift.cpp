@@ -38,6 +38,7 @@
 #include "pg/spi.hpp"
 
 extern "C" {
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_sequence.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/primnodes.h"
@@ -416,18 +417,78 @@ bool series_sync_allowed() {
   return n > 0 && spi.get_bool(0, 1).value_or(false);
 }
 
-// Why the caller cannot sync a series from its target column, or nullopt if it can.
-std::optional<std::string> target_unreadable(Oid table, const std::string& column) {
-  bool readable = pg_call([&] {
-    Oid user = GetUserId();
-    if (compat::namespace_aclcheck(get_rel_namespace(table), user, ACL_USAGE) != ACLCHECK_OK) return false;
-    if (pg_class_aclcheck(table, user, ACL_SELECT) == ACLCHECK_OK) return true;
-    AttrNumber att = get_attnum(table, column.c_str());
-    return att > 0 && pg_attribute_aclcheck(table, att, user, ACL_SELECT) == ACLCHECK_OK;
+// The idempotency registry's job ids: seqguard.idem_job_id against the largest job id
+// in seqguard.idem_keys. Read as the extension's owner (only callers who may sync
+// series get here).
+struct JobIds {
+  Oid table;
+  Oid sequence;
+  SequenceState state;
+  std::optional<int64_t> max;
+  core::DriftDecision decision;
+};
+
+std::optional<JobIds> job_ids() {
+  Oid schema = catalog().schema;
+  JobIds j{};
+  pg_call([&] {
+    j.table = get_relname_relid("idem_keys", schema);
+    j.sequence = get_relname_relid("idem_job_id", schema);
   });
-  if (!readable) return std::string("the caller may not read the target column (SELECT)");
-  if (rls_hides_rows(table)) return std::string("row-level security may hide rows of the target table from the caller");
-  return std::nullopt;
+  if (j.table == InvalidOid || j.sequence == InvalidOid) return std::nullopt;
+  Spi owner;
+  j.state = read_sequence(owner, j.sequence);
+  owner.execute("SELECT pg_catalog.max(job_id) FROM seqguard.idem_keys", {}, Snap::transaction, true);
+  j.max = owner.get_int8(0, 1);
+  core::DriftInput in;
+  in.sequence = core::SequenceSnapshot{j.state.last_value, j.state.is_called, j.state.start, j.state.increment,
+                                       j.state.min,        j.state.max,       false};
+  in.column_extreme = j.max;
+  j.decision = core::decide_drift(in);
+  return j;
+}
+
+// seqguard's own state in a sync's scope: the series stored in a column of it (every
+// column of such a series counts, in scope or not, as every column of a sequence does)
+// and, for a sync of everything or of seqguard's schema, the series whose fast counters
+// lack their sequence and the job ids.
+struct OwnState {
+  std::map<std::string, std::vector<SeriesColumn>> series;
+  std::optional<JobIds> job_ids;
+};
+
+OwnState own_state(const Scope& scope) {
+  OwnState own;
+  std::string state_schema = pg_call([&] { return (const char*)get_namespace_name(catalog().schema); });
+  bool everything = scope.table == InvalidOid && (!scope.schema || *scope.schema == state_schema);
+  std::map<std::string, std::vector<SeriesColumn>> all = series_columns();
+  std::set<Oid> in_scope_tables;
+  if (scope.table != InvalidOid) {
+    pg_try([&] {
+      List* rels = find_all_inheritors(scope.table, NoLock, nullptr);
+      ListCell* lc;
+      foreach (lc, rels) in_scope_tables.insert(lfirst_oid(lc));
+    });
+  }
+  for (auto& [name, columns] : all) {
+    bool wanted = false;
+    for (const SeriesColumn& c : columns) {
+      if (scope.table != InvalidOid) {
+        wanted = wanted || in_scope_tables.count(c.table) > 0;
+      } else if (scope.schema) {
+        std::string schema = pg_call([&] { return (const char*)get_namespace_name(get_rel_namespace(c.table)); });
+        wanted = wanted || schema == *scope.schema;
+      } else {
+        wanted = true;
+      }
+    }
+    if (wanted) own.series.emplace(name, std::move(columns));
+  }
+  if (everything) {
+    for (const std::string& name : series_missing_sequences()) own.series.try_emplace(name);
+    own.job_ids = job_ids();
+  }
+  return own;
 }
 
 std::string join(const std::vector<std::string>& parts, const char* sep) {
@@ -517,46 +578,53 @@ int32_t sync(bool dry_run, const Scope& scope) {
     }
   }
 
-  // Series bound to a target column (SPEC: seqguard_sync_all also runs
-  // seqguard_sync_series). They belong to the extension owner: a caller who may not run
-  // seqguard_sync_series has no business with them, and they are outside its scope.
+  // seqguard's own state. It belongs to the extension's owner: a caller who may not run
+  // seqguard_sync_series has no business with it, and it is outside its scope.
   int32_t series_rehearsed = 0;
   if (series_sync_allowed()) {
-    std::vector<std::string> names = series_with_target();
-    std::map<std::string, std::pair<Oid, std::string>> targets;
-    {
-      Spi owner;
-      uint64_t n = owner.execute(
-          "SELECT name, target_table::pg_catalog.oid, target_column::pg_catalog.text FROM seqguard.series "
-          "WHERE target_table IS NOT NULL",
-          {}, Snap::transaction, true);
-      for (uint64_t i = 0; i < n; i++)
-        targets[*owner.get_text(i, 1)] = {*owner.get_oid(i, 2), owner.get_text(i, 3).value_or("")};
+    OwnState own = own_state(scope);
+    if (own.job_ids) {
+      JobIds& j = *own.job_ids;
+      const core::DriftDecision& d = j.decision;
+      std::string what = "sequence seqguard.idem_job_id";
+      std::string why = " (largest job id in seqguard.idem_keys is " + std::to_string(j.max.value_or(0)) + ")";
+      if (d.status == core::DriftStatus::behind) {
+        if (dry_run) {
+          notice(NOTICE, "seqguard: would move " + what + " from next " + std::to_string(*d.next_value) +
+                             " to next " + std::to_string(*d.new_next) + why);
+          moved++;
+        } else {
+          Spi owner;
+          Advance a = advance_sequence(owner, j.sequence, *d.target);
+          if (a.moved) {
+            notice(NOTICE, "seqguard: moved " + what + " from next " + std::to_string(a.old_next) + " to next " +
+                               std::to_string(a.new_next) + why);
+            moved++;
+          }
+        }
+      } else if (d.status == core::DriftStatus::exhausted) {
+        Failure f{what, "exhausted", what + ": exhausted: " + d.reason};
+        if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
+        failures.push_back(std::move(f));
+      }
     }
     std::vector<std::string> pending;
-    for (const std::string& name : names) {
-      auto it = targets.find(name);
-      if (it == targets.end()) continue;
-      Oid table = it->second.first;
-      std::string schema = pg_call([&] { return get_namespace_name(get_rel_namespace(table)); });
-      if (!in_scope(table, schema)) continue;
-      if (std::optional<std::string> why = target_unreadable(table, it->second.second)) {
+    for (const auto& [name, columns] : own.series) {
+      if (std::optional<std::string> why = columns_unreadable(columns)) {
         std::string what = "series \"" + name + "\"";
-        Failure f{what, "no_privilege",
-                  what + " (" + qualified_name(table) + "." + quote_ident(it->second.second) +
-                      "): no_privilege: " + *why};
+        Failure f{what, "no_privilege", what + ": no_privilege: " + *why};
         if (dry_run) notice(WARNING, "seqguard: cannot move " + f.detail);
         failures.push_back(std::move(f));
         continue;
       }
       pending.push_back(name);
     }
-    // Gapless counters are transactional: if this call is going to fail, moving them
-    // would be undone with it. Report what would move instead, and move them on the
-    // next, successful, run.
+    // Gapless counters (and a fast counter's re-created sequence) are transactional: if
+    // this call is going to fail, moving them would be undone with it. Report what would
+    // move instead, and move them on the next, successful, run.
     bool rehearse = dry_run || !failures.empty();
     for (const std::string& name : pending) {
-      int32_t n = sync_series(name, rehearse);
+      int32_t n = sync_series(name, own.series.at(name), rehearse);
       if (rehearse && !dry_run)
         series_rehearsed += n;
       else
@@ -604,9 +672,64 @@ std::vector<DriftRow> check_drift(const std::optional<std::string>& schema_name)
     in.column_range = u.range;
     in.may_update = info.may_update;
     if (u.column_readable && !u.rows_hidden) in.column_extreme = disc.extreme(u, info.ascending);
-    DriftRow row{u.table, u.column, u.sequence, u.identity, std::nullopt, in.column_extreme, core::decide_drift(in)};
+    DriftRow row{u.table, u.column, u.sequence, u.identity ? "identity" : "serial", std::nullopt, in.column_extreme,
+                 core::decide_drift(in)};
     if (info.state && info.state->is_called) row.last_value = info.state->last_value;
     rows.push_back(std::move(row));
+  }
+  if (!series_sync_allowed()) return rows;
+  OwnState own = own_state(Scope{"seqguard_check_drift", schema_name, InvalidOid});
+  for (const auto& [name, columns] : own.series) {
+    SeriesDrift sd = series_drift(name, columns);
+    const char* kind = sd.gapless ? "series" : "fast_counter";
+    auto sequence_oid = [](const CounterDrift* c) {
+      return c && c->sequence && !c->sequence_missing ? pg_call([&] {
+        return get_relname_relid(c->sequence->c_str(), catalog().schema);
+      })
+                                                      : InvalidOid;
+    };
+    if (sd.unreadable) {
+      const SeriesColumn& c = columns.front();
+      core::DriftDecision d;
+      d.status = core::DriftStatus::no_privilege;
+      rows.push_back(DriftRow{c.table, c.column, InvalidOid, kind, std::nullopt, std::nullopt, d});
+      continue;
+    }
+    // One row per column: the counter furthest behind, else the one with the largest
+    // number. A counter no column shows (a fast counter whose sequence is missing) gets
+    // a row of its own, without a column.
+    std::vector<const SeriesColumn*> places;
+    for (size_t i = 0; i < columns.size(); i++)
+      if (std::find(sd.unread.begin(), sd.unread.end(), i) == sd.unread.end()) places.push_back(&columns[i]);
+    places.push_back(nullptr);
+    for (const SeriesColumn* place : places) {
+      const CounterDrift* pick = nullptr;
+      for (const CounterDrift& c : sd.counters) {
+        if (c.column != place) continue;
+        if (!pick || (c.behind && (!pick->behind || c.lag > pick->lag)) ||
+            (!c.behind && !pick->behind && c.column_max > pick->column_max))
+          pick = &c;
+      }
+      if (!place && !pick) continue;
+      core::DriftDecision d;
+      d.status = !pick ? core::DriftStatus::empty : pick->behind ? core::DriftStatus::behind : core::DriftStatus::ok;
+      std::optional<int64_t> last, max;
+      if (pick) {
+        d.next_value = pick->next_value;
+        d.lag = pick->sequence_missing && !pick->column_max ? std::nullopt : std::optional<int64_t>(pick->lag);
+        last = pick->last_value;
+        max = pick->column_max;
+      }
+      rows.push_back(DriftRow{place ? place->table : InvalidOid,
+                              place ? std::optional<std::string>(place->column) : std::nullopt, sequence_oid(pick),
+                              kind, last, max, d});
+    }
+  }
+  if (own.job_ids) {
+    JobIds& j = *own.job_ids;
+    std::optional<int64_t> last;
+    if (j.decision.status != core::DriftStatus::no_privilege && j.state.is_called) last = j.state.last_value;
+    rows.push_back(DriftRow{j.table, std::string("job_id"), j.sequence, "idem_job_id", last, j.max, j.decision});
   }
   return rows;
 }

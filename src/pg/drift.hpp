@@ -17,21 +17,24 @@ namespace seqguard::pg {
 
 // One row of seqguard_check_drift().
 struct DriftRow {
-  Oid table;
-  std::string column;
-  Oid sequence;
-  bool identity;                          // kind: 'identity', else 'serial'
+  Oid table;                              // InvalidOid: NULL (a counter no column shows)
+  std::optional<std::string> column;
+  Oid sequence;                           // InvalidOid: NULL (a gapless counter, a missing sequence)
+  const char* kind;                       // 'serial', 'identity', 'series', 'fast_counter', 'idem_job_id'
   std::optional<int64_t> last_value;      // NULL when never called, or unreadable
   std::optional<int64_t> column_extreme;  // MAX, or MIN for a descending sequence
   core::DriftDecision decision;
 };
 
 // Every column of every schema the caller may use (or of `schema_name` only) that draws
-// from a sequence, ordered by table, column, sequence.
+// from a sequence, ordered by table, column, sequence; then, for callers who may sync
+// series, each series compared with the columns that store its numbers, and the
+// idempotency registry's job id sequence with its largest job id.
 std::vector<DriftRow> check_drift(const std::optional<std::string>& schema_name);
 
-// seqguard_sync_all(): moves every sequence behind its data forward, then the counters
-// of series bound to a target column; raises one error (55000) listing what could not
+// seqguard_sync_all(): moves every sequence behind its data forward, then the job id
+// sequence and the counters of series stored in a column (re-creating the missing
+// sequences of fast counters); raises one error (55000) listing what could not
 // move. Returns how many sequences and series counters moved (or would move).
 int32_t sync_all(bool dry_run, const std::optional<std::string>& schema_name);
 

@@ -647,7 +647,10 @@ Oid fast_sequence(Counter& c, const std::string& key) {
   Oid oid = counter_sequence_oid(seqname);
   if (oid == InvalidOid)
     fail(core::sqlstate::object_not_in_prerequisite_state,
-         "sequence seqguard." + seqname + " of series \"" + c.series->name + "\" is missing");
+         "sequence seqguard." + seqname + " of series \"" + c.series->name + "\" is missing",
+         "Its counter row was copied without the sequence (a logical-replication subscriber or a data-only "
+         "restore).",
+         "SELECT seqguard_sync_all(); re-creates it past the numbers stored in the series' columns.");
   return oid;
 }
 
@@ -1434,44 +1437,93 @@ bool revert_if_last(const std::string& series, std::string_view id) {
   return true;
 }
 
-std::vector<std::string> series_with_target() {
+std::vector<std::string> series_missing_sequences() {
   Spi spi;
-  uint64_t n = spi.execute("SELECT name FROM seqguard.series WHERE target_table IS NOT NULL ORDER BY name", {},
-                           Snap::transaction, true);
+  uint64_t n = spi.execute(
+      "SELECT DISTINCT c.series FROM seqguard.counters c WHERE c.sequence_name IS NOT NULL "
+      "AND NOT EXISTS (SELECT FROM pg_catalog.pg_class r JOIN pg_catalog.pg_namespace n "
+      "ON n.oid OPERATOR(pg_catalog.=) r.relnamespace WHERE n.nspname OPERATOR(pg_catalog.=) 'seqguard' "
+      "AND r.relname OPERATOR(pg_catalog.=) c.sequence_name) ORDER BY 1",
+      {}, Snap::transaction, true);
   std::vector<std::string> out;
   for (uint64_t i = 0; i < n; i++) out.push_back(*spi.get_text(i, 1));
   return out;
 }
 
-int32_t sync_series(const std::string& name, bool dry_run) {
-  // A fast counter's move would otherwise fail on a standby with 55000 on its lock.
-  if (!dry_run) check_writable("seqguard_sync_series()");
-  std::shared_ptr<const SeriesDef> sp = load_series(name, Access::admin);
-  const SeriesDef& s = *sp;
-  if (s.target_table == InvalidOid)
-    fail(core::sqlstate::object_not_in_prerequisite_state,
-         "series \"" + name + "\" has no target column to sync from",
-         {}, "Create the series with target_table and target_column.");
-  // The largest number the caller sees proves nothing when policies hide rows from it.
-  if (pg_call([&] { return check_enable_rls(s.target_table, InvalidOid, true) == RLS_ENABLED; }))
-    fail(core::sqlstate::insufficient_privilege,
-         "seqguard_sync_series: row-level security may hide rows of " + qualified_name(s.target_table) +
-             " from the caller",
-         "Syncing series \"" + name + "\" past only the rows the caller sees could leave it behind the others.",
-         "Run it as the table's owner or a role with BYPASSRLS.");
-  // Largest number found per (scope, period). Read with the caller's privileges: sync
-  // must not become a way to read a table the caller cannot.
-  std::map<std::pair<std::string, std::string>, int64_t> found;
-  uint64_t unmatched = 0;
-  {
-    Spi reader(Role::caller);
-    std::string sql;
-    {
-      char* col = pg_call([&] { return (char*)quote_identifier(s.target_column.c_str()); });
-      sql = std::string("SELECT ") + col + "::pg_catalog.text FROM " + qualified_name(s.target_table) + " WHERE " +
-            col + " IS NOT NULL";
+namespace {
+
+// Why the caller cannot read what a series' column holds, or nullopt if it can. The
+// columns are read with the caller's privileges: a sync must not become a way to read a
+// table the caller cannot, and the largest number the caller sees proves nothing when
+// row-level security hides rows from it.
+std::optional<std::string> column_unreadable(const SeriesColumn& c) {
+  auto readable = [&](const std::string& column) {
+    return pg_call([&] {
+      Oid user = GetUserId();
+      if (compat::namespace_aclcheck(get_rel_namespace(c.table), user, ACL_USAGE) != ACLCHECK_OK) return false;
+      if (pg_class_aclcheck(c.table, user, ACL_SELECT) == ACLCHECK_OK) return true;
+      AttrNumber att = get_attnum(c.table, column.c_str());
+      return att > 0 && pg_attribute_aclcheck(c.table, att, user, ACL_SELECT) == ACLCHECK_OK;
+    });
+  };
+  std::string label = qualified_name(c.table) + "." + quoted_ident(c.column);
+  if (!readable(c.column) || (!c.scope_column.empty() && !readable(c.scope_column)))
+    return "the caller may not read " + label + " (SELECT)";
+  if (pg_call([&] { return check_enable_rls(c.table, InvalidOid, true) == RLS_ENABLED; }))
+    return "row-level security may hide rows of " + qualified_name(c.table) + " from the caller";
+  return std::nullopt;
+}
+
+struct Largest {
+  int64_t value;
+  size_t column;  // index into the columns
+};
+using LargestMap = std::map<std::pair<std::string, std::string>, Largest>;  // (scope, period)
+
+void note_largest(LargestMap& found, std::pair<std::string, std::string> key, int64_t value, size_t column) {
+  auto it = found.find(key);
+  if (it == found.end())
+    found.emplace(std::move(key), Largest{value, column});
+  else if (value > it->second.value)
+    it->second = Largest{value, column};
+}
+
+// The largest number of each (scope, period) found in the columns, read with the
+// caller's privileges. `unmatched` counts formatted values the template cannot read;
+// `periodless` lists number columns of a series whose counters restart per period: a
+// bare number does not say which period it belongs to.
+LargestMap scan_columns(const SeriesDef& s, const std::vector<SeriesColumn>& columns,
+                        std::vector<uint64_t>& unmatched, std::vector<size_t>& periodless) {
+  unmatched.assign(columns.size(), 0);
+  LargestMap found;
+  Spi reader(Role::caller);
+  for (size_t ci = 0; ci < columns.size(); ci++) {
+    const SeriesColumn& c = columns[ci];
+    std::string col = quoted_ident(c.column);
+    std::string table = qualified_name(c.table);
+    if (c.number) {
+      if (s.tpl.period() != core::Period::none) {
+        periodless.push_back(ci);
+        continue;
+      }
+      // COALESCE is syntax, not a function: search_path cannot reach it.
+      std::string scope = c.scope_column.empty()
+                              ? std::string(pg_call([&] { return quote_literal_cstr(c.scope_value.c_str()); }))
+                              : quoted_ident(c.scope_column);
+      uint64_t n = reader.execute_dynamic("SELECT COALESCE(" + scope + "::pg_catalog.text, ''), pg_catalog.max(" + col +
+                                              ")::pg_catalog.int8 FROM " + table + " WHERE " + col +
+                                              " IS NOT NULL GROUP BY 1",
+                                          true);
+      for (uint64_t i = 0; i < n; i++) {
+        std::string sc = reader.get_text(i, 1).value_or("");
+        if (sc.size() > kMaxScopeBytes) continue;  // never a counter's scope
+        note_largest(found, {sc, ""}, *reader.get_int8(i, 2), ci);
+      }
+      continue;
     }
-    Portal portal = pg_call([&] { return SPI_cursor_open_with_args(nullptr, sql.c_str(), 0, nullptr, nullptr, nullptr, true, 0); });
+    std::string sql = "SELECT " + col + "::pg_catalog.text FROM " + table + " WHERE " + col + " IS NOT NULL";
+    Portal portal = pg_call(
+        [&] { return SPI_cursor_open_with_args(nullptr, sql.c_str(), 0, nullptr, nullptr, nullptr, true, 0); });
     for (;;) {
       pg_try([&] { SPI_cursor_fetch(portal, true, 10000); });
       uint64_t n = SPI_processed;
@@ -1482,34 +1534,173 @@ int32_t sync_series(const std::string& name, bool dry_run) {
         std::optional<core::ParsedId> p = s.tpl.parse_id(*id);
         // A scope longer than a counter key may hold was never issued by the series.
         if (!p || p->scope.size() > kMaxScopeBytes) {
-          unmatched++;
+          unmatched[ci]++;
           continue;
         }
-        auto key = std::make_pair(std::move(p->scope), std::move(p->period_key));
-        auto it = found.find(key);
-        if (it == found.end())
-          found.emplace(std::move(key), p->value);
-        else if (p->value > it->second)
-          it->second = p->value;
+        note_largest(found, {std::move(p->scope), std::move(p->period_key)}, p->value, ci);
       }
       pg_try([] { SPI_freetuptable(SPI_tuptable); });
     }
     pg_try([&] { SPI_cursor_close(portal); });
   }
-  if (unmatched > 0) {
-    std::string msg = "seqguard: " + std::to_string(unmatched) + " value(s) in " + qualified_name(s.target_table) +
-                      " do not match the template of series \"" + name + "\" and were ignored";
-    pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+  return found;
+}
+
+// Re-creates the sequence a fast counter's row names when it does not exist (a
+// logical-replication subscriber copies the row, never the sequence), at the series'
+// start; the caller then moves it past what the columns hold. Under the counter's lock,
+// so that it is created once. Returns whether it created it.
+bool restore_fast_sequence(const SeriesDef& s, const std::string& scope, const std::string& period) {
+  std::string key = counter_key(s.name, scope, period);
+  lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
+  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, direct::Probe::writer);
+  if (!row || !row->sequence_name || counter_sequence_oid(*row->sequence_name) != InvalidOid) return false;
+  // The name is the row's: it stays valid, and is fast_sequence_name() of the key
+  // unless the row came from elsewhere, which is no reason to rename it.
+  const std::string& seqname = *row->sequence_name;
+  int64_t max = sequence_max(s);
+  int64_t min = s.start < max ? s.start : s.start - 1;
+  char ddl[512];
+  snprintf(ddl, sizeof ddl,
+           "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld "
+           "START WITH %lld",
+           quoted_ident(seqname).c_str(), s.increment, (long long)min, (long long)max, (long long)s.start);
+  Spi spi;
+  spi.execute_dynamic(ddl);
+  spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + quoted_ident(seqname) + " TO PUBLIC");
+  pg_try([] { CommandCounterIncrement(); });
+  fast_sequences.erase(key);
+  return true;
+}
+
+void sync_notice(const std::string& msg) {
+  pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+}
+
+}  // namespace
+
+std::optional<std::string> columns_unreadable(const std::vector<SeriesColumn>& columns) {
+  for (const SeriesColumn& c : columns)
+    if (std::optional<std::string> why = column_unreadable(c)) return why;
+  return std::nullopt;
+}
+
+SeriesDrift series_drift(const std::string& name, const std::vector<SeriesColumn>& columns) {
+  std::shared_ptr<const SeriesDef> sp = load_series(name, Access::admin);
+  const SeriesDef& s = *sp;
+  SeriesDrift out{s.gapless, {}, columns_unreadable(columns), {}};
+  if (out.unreadable) return out;
+  std::vector<uint64_t> unmatched;
+  LargestMap found = scan_columns(s, columns, unmatched, out.unread);
+  auto examine = [&](const std::string& scope, const std::string& period, const Largest* largest) {
+    CounterDrift d;
+    d.scope = scope;
+    d.period = period;
+    if (largest) {
+      d.column = &columns[largest->column];
+      d.column_max = largest->value;
+    }
+    std::optional<CounterRow> row = read_counter_row(s.name, scope, period, direct::Probe::committed);
+    if (!s.gapless && row && row->sequence_name) {
+      d.sequence = row->sequence_name;
+      d.sequence_missing = counter_sequence_oid(*row->sequence_name) == InvalidOid;
+    }
+    if (!d.sequence_missing) {
+      Stored st = read_stored(s, scope, period);
+      d.last_value = st.last;
+      d.next_value = st.next(s);
+    }
+    if (d.sequence_missing) {
+      d.behind = true;
+      if (d.column_max) d.lag = (*d.column_max - s.start) / s.increment + 1;
+    } else if (d.column_max && *d.next_value <= *d.column_max) {
+      d.behind = true;
+      d.lag = (*d.column_max - *d.next_value) / s.increment + 1;
+    }
+    out.counters.push_back(std::move(d));
+  };
+  for (const auto& [key, largest] : found) examine(key.first, key.second, &largest);
+  if (!s.gapless) {
+    // Counters whose sequence is missing but whose numbers no column shows.
+    Spi spi;
+    uint64_t n = spi.execute(
+        "SELECT scope, period, sequence_name::pg_catalog.text FROM seqguard.counters "
+        "WHERE series OPERATOR(pg_catalog.=) $1 AND sequence_name IS NOT NULL ORDER BY scope, period",
+        {Param::text(name)}, Snap::transaction, true);
+    std::vector<std::pair<std::string, std::string>> missing;
+    for (uint64_t i = 0; i < n; i++) {
+      std::pair<std::string, std::string> key{*spi.get_text(i, 1), *spi.get_text(i, 2)};
+      if (found.count(key) == 0 && counter_sequence_oid(*spi.get_text(i, 3)) == InvalidOid)
+        missing.push_back(std::move(key));
+    }
+    for (const auto& [scope, period] : missing) examine(scope, period, nullptr);
   }
+  return out;
+}
+
+int32_t sync_series(const std::string& name, const std::vector<SeriesColumn>& columns, bool dry_run) {
+  // A fast counter's move would otherwise fail on a standby with 55000 on its lock.
+  if (!dry_run) check_writable("seqguard_sync_series()");
+  std::shared_ptr<const SeriesDef> sp = load_series(name, Access::admin);
+  const SeriesDef& s = *sp;
+  if (std::optional<std::string> why = columns_unreadable(columns))
+      fail(core::sqlstate::insufficient_privilege, "seqguard_sync_series: " + *why,
+           "Syncing series \"" + name + "\" past only what the caller sees could leave it behind the rest.",
+           "Run it as the table's owner or a role with BYPASSRLS.");
+  std::vector<uint64_t> unmatched;
+  std::vector<size_t> periodless;
+  LargestMap found = scan_columns(s, columns, unmatched, periodless);
+  for (size_t ci = 0; ci < columns.size(); ci++)
+    if (unmatched[ci] > 0)
+      sync_notice("seqguard: " + std::to_string(unmatched[ci]) + " value(s) in " + qualified_name(columns[ci].table) +
+                  " do not match the template of series \"" + name + "\" and were ignored");
+  // Said by a dry run only: a real run would repeat it every time, and nothing can change it
+  // but the table's definition.
+  if (dry_run)
+    for (size_t ci : periodless)
+      sync_notice("seqguard: " + qualified_name(columns[ci].table) + "." + quoted_ident(columns[ci].column) +
+                  " holds numbers of series \"" + name +
+                  "\" without their period; its counters restart per period, so it was not read");
+
   int32_t moved = 0;
   auto notice = [&](const std::string& what, int64_t from, int64_t to) {
-    std::string msg = std::string("seqguard: ") + (dry_run ? "would move " : "moved ") + what + " from next " +
-                      std::to_string(from) + " to next " + std::to_string(to);
-    pg_try([&] { ereport(NOTICE, (errmsg_internal("%s", msg.c_str()))); });
+    sync_notice(std::string("seqguard: ") + (dry_run ? "would move " : "moved ") + what + " from next " +
+                std::to_string(from) + " to next " + std::to_string(to));
     moved++;
   };
-  for (auto& [key, max] : found) {
-    std::string what = "series \"" + name + "\" counter (scope '" + key.first + "', period '" + key.second + "')";
+  auto label = [&](const std::string& scope, const std::string& period) {
+    return "series \"" + name + "\" counter (scope '" + scope + "', period '" + period + "')";
+  };
+  // Fast counters whose sequence is missing: created first, at the series' start, then
+  // moved like the others. Without this their next draw fails (55000).
+  if (!s.gapless) {
+    Spi spi;
+    uint64_t n = spi.execute(
+        "SELECT scope, period, sequence_name::pg_catalog.text FROM seqguard.counters "
+        "WHERE series OPERATOR(pg_catalog.=) $1 AND sequence_name IS NOT NULL ORDER BY scope, period",
+        {Param::text(name)}, Snap::transaction, true);
+    std::vector<std::tuple<std::string, std::string, std::string>> rows;
+    for (uint64_t i = 0; i < n; i++) rows.emplace_back(*spi.get_text(i, 1), *spi.get_text(i, 2), *spi.get_text(i, 3));
+    for (const auto& [scope, period, seqname] : rows) {
+      if (counter_sequence_oid(seqname) != InvalidOid) continue;
+      bool has_data = found.count({scope, period}) > 0;
+      std::string what = label(scope, period);
+      if (dry_run) {
+        sync_notice("seqguard: would create the missing sequence seqguard." + seqname + " of " + what +
+                    (has_data ? "" : " at its start (no column shows its numbers)"));
+        if (!has_data) moved++;
+        continue;
+      }
+      if (!restore_fast_sequence(s, scope, period)) continue;
+      sync_notice("seqguard: created the missing sequence seqguard." + seqname + " of " + what +
+                  " at its start " + std::to_string(s.start) +
+                  (has_data ? "" : " (no column shows its numbers)"));
+      if (!has_data) moved++;  // else counted once, as it moves below
+    }
+  }
+  for (auto& [key, largest] : found) {
+    int64_t max = largest.value;
+    std::string what = label(key.first, key.second);
     if (dry_run) {
       // Reads what a real run would compare with, without taking the counter's lock.
       int64_t next_before = read_stored(s, key.first, key.second).next(s);
@@ -1531,6 +1722,20 @@ int32_t sync_series(const std::string& name, bool dry_run) {
     }
   }
   return moved;
+}
+
+int32_t sync_series(const std::string& name, bool dry_run) {
+  std::map<std::string, std::vector<SeriesColumn>> all = series_columns();
+  auto it = all.find(name);
+  if (it == all.end()) {
+    load_series(name, Access::admin);  // 42704 for a series that does not exist
+    fail(core::sqlstate::object_not_in_prerequisite_state,
+         "series \"" + name + "\" has no column to sync from",
+         "A series is synced from its target column, the columns late-bound to it and the columns whose "
+         "DEFAULT draws from it.",
+         "Create the series with target_table and target_column, or set them with seqguard_alter_series().");
+  }
+  return sync_series(name, it->second, dry_run);
 }
 
 }  // namespace seqguard::pg

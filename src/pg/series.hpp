@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "seqguard/core/template.hpp"
 #include "pg/bridge.hpp"
@@ -54,16 +56,66 @@ int64_t next_value(std::string_view series, std::string_view scope, int32_t at, 
 std::optional<int64_t> current_value(std::string_view series, std::string_view scope, int32_t at);
 std::string peek(std::string_view series, std::string_view scope, int32_t at);
 int64_t set_value(std::string_view series, int64_t value, std::string_view scope, int32_t at);
-// Moves every (scope, period) counter of `series` past the largest ID of its template
-// found in its target column; never backwards. With `dry_run`, only reports (NOTICE)
-// what it would move. Returns the number of counters moved (or that would move).
+// A column that stores what a series issues: its target column, a column late-bound to
+// it (seqguard_attach), or a column whose DEFAULT calls next_formatted_id('series') or
+// seqguard_nextval('series', 'scope'). Those are the places a sync can learn from which
+// numbers were issued when the counters themselves cannot tell (after a restore of data
+// only, or a logical-replication cutover, which copies no sequence).
+struct SeriesColumn {
+  Oid table;
+  std::string column;
+  const char* source;  // "target", "attached", "default": for messages
+  // Holds the number, not the formatted ID: the scope then comes from scope_column (a
+  // late-bound column's), else it is scope_value; the period cannot be read back.
+  bool number = false;
+  std::string scope_column;
+  std::string scope_value;
+};
+// Every column of every series, by series name. Read from the catalogs and seqguard's
+// tables; a partition or inheritance child is covered by its ancestor's column.
+std::map<std::string, std::vector<SeriesColumn>> series_columns();
+
+// One counter of a series compared with its columns (seqguard_check_drift).
+struct CounterDrift {
+  std::string scope, period;
+  const SeriesColumn* column = nullptr;  // where column_max was found
+  std::optional<int64_t> column_max;     // the largest number found for this counter
+  std::optional<int64_t> last_value;     // the counter's last issued number, if known
+  std::optional<int64_t> next_value;     // what the next draw returns (none: missing sequence)
+  std::optional<std::string> sequence;   // fast: the counter's sequence
+  bool sequence_missing = false;         // fast: the counter row names a sequence that does not exist
+  bool behind = false;                   // the next draw would return a number already stored
+  int64_t lag = 0;                       // how many draws would
+};
+struct SeriesDrift {
+  bool gapless;
+  std::vector<CounterDrift> counters;  // those found in the columns or with a missing sequence
+  // Why the caller cannot compare the series with its columns (no SELECT, row-level
+  // security), when it cannot.
+  std::optional<std::string> unreadable;
+  // Columns that were not read: numbers of a series whose counters restart per period
+  // (a bare number does not say which period it belongs to).
+  std::vector<size_t> unread;
+};
+// Why the caller cannot read the columns (no SELECT, row-level security), or nullopt.
+std::optional<std::string> columns_unreadable(const std::vector<SeriesColumn>& columns);
+// Reads, changes nothing, takes no counter lock.
+SeriesDrift series_drift(const std::string& series, const std::vector<SeriesColumn>& columns);
+
+// Moves every (scope, period) counter of `series` past the largest number found in
+// `columns`, never backwards, and re-creates a fast counter's missing sequence first.
+// With `dry_run`, only reports (NOTICE) what it would do. Returns the number of counters
+// moved or created (or that would be).
+int32_t sync_series(const std::string& series, const std::vector<SeriesColumn>& columns, bool dry_run = false);
+// seqguard_sync_series(): the same over every column of the series; 55000 when it has
+// none.
 int32_t sync_series(const std::string& series, bool dry_run = false);
+// Names of the series with a fast counter whose sequence does not exist.
+std::vector<std::string> series_missing_sequences();
 
 // The scope, period and number of an ID that `series` could have issued, if it could.
 std::optional<core::ParsedId> parse_series_id(const std::string& series, std::string_view id);
 
-// Names of the series that have a target column (for seqguard_sync_all).
-std::vector<std::string> series_with_target();
 
 core::Date to_core_date(int32_t pg_date);
 

@@ -40,9 +40,12 @@ Datum check_drift_fn(FunctionCallInfo fcinfo) {
     Datum values[9];
     bool nulls[9] = {};
     values[0] = ObjectIdGetDatum(r.table);
-    values[1] = name_datum(r.column);
+    nulls[0] = r.table == InvalidOid;
+    values[1] = r.column ? name_datum(*r.column) : (Datum)0;
+    nulls[1] = !r.column;
     values[2] = ObjectIdGetDatum(r.sequence);
-    values[3] = text_result(r.identity ? "identity" : "serial");
+    nulls[2] = r.sequence == InvalidOid;
+    values[3] = text_result(r.kind);
     values[4] = int8_or_null(r.last_value, &nulls[4]);
     values[5] = int8_or_null(r.decision.next_value, &nulls[5]);
     values[6] = int8_or_null(r.column_extreme, &nulls[6]);
