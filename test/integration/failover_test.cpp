@@ -118,12 +118,13 @@ class AutoFailover {
   }
 
   // Runs a shell command as the user the servers run as, with pg_autoctl's
-  // configuration, state and pid files kept inside the private directory.
+  // configuration, state and pid files kept inside the private directory; a command
+  // still running after two minutes is stopped (a test must end).
   int run(const std::string& cmd, std::string* output = nullptr) const {
     std::string env = "XDG_CONFIG_HOME=" + dir_ + "/config XDG_DATA_HOME=" + dir_ + "/share XDG_RUNTIME_DIR=" + dir_ +
                       "/run PGHOST=" + dir_;
     std::string out = dir_ + "/last-command.out";
-    std::string full = "cd / && env " + env + " " + cmd + " >" + out + " 2>&1";
+    std::string full = "cd / && timeout 120 env " + env + " " + cmd + " >" + out + " 2>&1";
     if (geteuid() == 0) full = "cd / && runuser -u postgres -- sh -c '" + full + "'";
     int status = std::system(full.c_str());
     if (output) {
