@@ -233,12 +233,13 @@ SELECT fn AS sql_function_without_pinned_search_path
    AND NOT EXISTS (SELECT FROM unnest(proconfig) c WHERE c ~ '^search_path=');
 -- What PUBLIC may execute: allocation, formatting and reading; drift check and repair,
 -- which act with the caller's own privileges; idempotency keys, which are private to
--- each role. A new function is either added here on purpose or revoked from PUBLIC.
+-- each role; the pure key functions seqguard_waits calls with its reader's rights. A
+-- new function is either added here on purpose or revoked from PUBLIC.
 SELECT fn AS executable_by_public
   FROM pg_temp.sg_functions
  WHERE proacl IS NULL
     OR EXISTS (SELECT FROM aclexplode(proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
- ORDER BY fn::text;
+ ORDER BY fn::text COLLATE "C";
 -- Administration functions: never executable by PUBLIC (must return no rows).
 -- seqguard_sync_all() and seqguard_sync() are not among them: they run with the caller's
 -- own privileges (UPDATE on each sequence) and sync bound series only for callers that

@@ -36,13 +36,24 @@ class PgError : public std::exception {
 // Runs `f`, which may call PostgreSQL functions that raise errors, and turns such an
 // error into a PgError. Only trivially destructible objects may live in `f`'s frames:
 // the longjmp skips their destructors.
+//
+// A C++ exception thrown inside `f` (a nested pg_try that caught an error, a bad_alloc)
+// is caught here and rethrown only after PG_END_TRY: leaving the PG_TRY block any other
+// way would leave PG_exception_stack pointing into this dead frame, and the next error
+// of the backend would longjmp into it and crash the server (found with a lock timeout
+// raised while a nested probe waited).
 template <typename F>
 void pg_try(F&& f) {
   MemoryContext ctx = CurrentMemoryContext;
   bool failed = false;
+  std::exception_ptr thrown;
   PG_TRY();
   {
-    f();
+    try {
+      f();
+    } catch (...) {
+      thrown = std::current_exception();
+    }
   }
   PG_CATCH();
   {
@@ -50,6 +61,7 @@ void pg_try(F&& f) {
   }
   PG_END_TRY();
   if (failed) throw_pg_error(ctx);
+  if (thrown) std::rethrow_exception(thrown);
 }
 
 template <typename F>

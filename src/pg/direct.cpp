@@ -6,6 +6,8 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "storage/bufmgr.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
@@ -113,7 +115,7 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
   return found;
 }
 
-void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* nulls) {
+void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* nulls, ItemPointerData* inserted) {
   Relation rel = t.rel();
   pg_try([&] {
     HeapTuple tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
@@ -123,9 +125,37 @@ void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* null
     } else {
       CatalogTupleInsert(rel, tup);
     }
+    if (inserted != nullptr) *inserted = tup->t_self;
     heap_freetuple(tup);
     CommandCounterIncrement();
   });
+}
+
+bool lock_row(const Table& t, const ItemPointerData* tid) {
+  Relation rel = t.rel();
+  bool locked = false;
+  pg_try([&] {
+    HeapTupleData tuple;
+    tuple.t_self = *tid;
+    Buffer buffer;
+    TM_FailureData tmfd;
+    TM_Result r = heap_lock_tuple(rel, &tuple, GetCurrentCommandId(true), LockTupleExclusive, LockWaitBlock,
+                                  false, &buffer, &tmfd);
+    ReleaseBuffer(buffer);
+    switch (r) {
+      case TM_Ok:
+      case TM_SelfModified:  // this transaction changed it: it is ours already
+        locked = true;
+        break;
+      case TM_Updated:
+      case TM_Deleted:
+        locked = false;
+        break;
+      default:
+        elog(ERROR, "unexpected result %d locking a row of %s", (int)r, RelationGetRelationName(rel));
+    }
+  });
+  return locked;
 }
 
 void remove(const Table& t, const ItemPointerData* tid) {

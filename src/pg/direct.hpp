@@ -55,7 +55,17 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
 
 // Writes a row: over the version at `tid` when given, else as a new row; index entries
 // are kept up to date. The change is visible to the rest of the transaction.
-void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* nulls);
+// `inserted`, when given, receives where a new row went.
+void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* nulls,
+           ItemPointerData* inserted = nullptr);
+
+// Locks the row version at `tid` as SELECT ... FOR UPDATE does, waiting (on the
+// holder's transaction, with deadlock detection and lock_timeout) for a transaction
+// that holds it. Returns false when that version is no longer the row's latest (another
+// transaction updated or deleted it meanwhile): look the row up again. The lock lives in
+// the row, not in the shared lock table, so a transaction may hold any number of them;
+// a savepoint rollback releases the ones it took.
+bool lock_row(const Table& t, const ItemPointerData* tid);
 void remove(const Table& t, const ItemPointerData* tid);
 
 }  // namespace seqguard::pg::direct

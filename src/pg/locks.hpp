@@ -13,9 +13,13 @@
 
 namespace seqguard::pg {
 
+// The view seqguard_waits (sql/install/50_waits.sql) finds series and counter locks in
+// pg_locks by these numbers (objsubid) and by lock_hash's keys: change neither without it.
 enum class LockSpace : uint16_t {
   series = 0x5301,   // ShareLock to allocate, ExclusiveLock to create/drop
-  counter = 0x5302,  // ExclusiveLock: one allocating transaction per counter
+  // ExclusiveLock: creating a counter (its row, or a fast counter's sequence) once. A
+  // gapless counter in use is locked through its row, not here.
+  counter = 0x5302,
   idem_key = 0x5303, // ExclusiveLock: one writer per idempotency key
 };
 

@@ -5,16 +5,18 @@
 // quadratic inside one transaction, because every update of the same row adds a tuple
 // version that the next update must walk past. Instead:
 //
-//  1. The first allocation of a transaction takes the counter's lock (a heavyweight
-//     lock of our own, see locks.hpp) and reads the row directly (direct.hpp) with a
-//     dirty snapshot. The lock is held until commit, so the row cannot change under us,
-//     and because the previous holder's commit is visible before its locks are
-//     released, the read always finds its value. No MVCC snapshot is involved: no
-//     serialization failure at REPEATABLE READ, no predicate lock at SERIALIZABLE.
+//  1. The first allocation of a transaction reads the counter's row directly
+//     (direct.hpp) with a dirty snapshot and locks it as SELECT ... FOR UPDATE would
+//     (lock_counter_row): the lock is held until commit, so the row cannot change under
+//     us, and a transaction that finds it locked waits for the holder's transaction to
+//     end, then reads the newest version. No MVCC snapshot is involved: no
+//     serialization failure at REPEATABLE READ, no predicate lock at SERIALIZABLE. A
+//     row lock lives in the row, not in the shared lock table, so a transaction may
+//     take any number of counters.
 //  2. Later allocations count in backend memory: O(1) per ID.
 //  3. XACT_EVENT_PRE_COMMIT writes each counter row once, directly again.
 //  4. A (sub)transaction abort restores the values saved when the subtransaction first
-//     touched the counter; PostgreSQL releases the locks the subtransaction took.
+//     touched the counter; the row locks the subtransaction took end with it.
 //
 // Fast counters (gapless => false) are plain sequences in the `seqguard` schema, one
 // per (series, scope, period), created on first use.
@@ -87,6 +89,10 @@ struct Counter {
   bool dirty = false;           // gapless: must be written before commit
   std::vector<Save> saves;      // gapless: values to restore on subtransaction abort
   ItemPointerData tid;          // gapless: where the row is, when in_table
+  // gapless: a new counter whose row the allocation under way inserts, holding the
+  // counter's heavyweight lock until then (release_creation_lock: this call took it).
+  bool creating = false;
+  bool release_creation_lock = false;
   Oid sequence = InvalidOid;    // fast: the sequence behind the counter
 };
 
@@ -146,7 +152,25 @@ struct LastHit {
   Counter* counter = nullptr;
 } last_hit;
 
+// A new counter's row is inserted under the counter's heavyweight lock. The first few a
+// transaction creates keep that lock to its end, so that a session waiting for one of
+// them waits on a lock seqguard_waits can name (a row nobody else can see yet names
+// nothing); past that, an import creating any number of counters gives each lock back
+// at once, and the lock table holds a small constant for it.
+constexpr int kKeptCreationLocks = 16;
+int creation_locks_kept = 0;
+
+// Whether a creation lock this transaction just took must be given back now.
+bool give_back_creation_lock() {
+  if (creation_locks_kept < kKeptCreationLocks) {
+    creation_locks_kept++;
+    return false;
+  }
+  return true;
+}
+
 void forget_transaction_state() noexcept {
+  creation_locks_kept = 0;
   counters.clear();
   series_locks.clear();
   dropped.clear();
@@ -383,7 +407,8 @@ struct CounterRow {
 
 // `how` is Probe::writer under the counter's lock, Probe::committed without it.
 std::optional<CounterRow> read_counter_row(const std::string& series, std::string_view scope,
-                                           const std::string& period, direct::Probe how) {
+                                           const std::string& period, direct::Probe how,
+                                           bool* busy = nullptr) {
   CounterTable t(AccessShareLock);
   Datum values[kCounterNatts];
   bool nulls[kCounterNatts];
@@ -398,6 +423,7 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
                 PointerGetDatum(cstring_to_text_with_len(period.data(), (int)period.size())));
     return direct::probe(t, keys, 3, how, values, nulls, &row.tid);
   });
+  if (busy != nullptr) *busy = found == direct::Found::busy;
   if (found != direct::Found::row) return std::nullopt;
   if (!nulls[3]) row.last_value = DatumGetInt64(values[3]);
   if (!nulls[4]) row.sequence_name = std::string(NameStr(*DatumGetName(values[4])));
@@ -407,7 +433,7 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
 // Inserts a counter row, or updates the one at `tid`.
 void write_counter_row(const std::string& series, const std::string& scope, const std::string& period,
                        std::optional<int64_t> last_value, const std::string* sequence_name,
-                       const ItemPointerData* tid) {
+                       const ItemPointerData* tid, ItemPointerData* inserted = nullptr) {
   CounterTable t(RowExclusiveLock);
   Datum values[kCounterNatts];
   bool nulls[kCounterNatts] = {false, false, false, !last_value.has_value(), sequence_name == nullptr};
@@ -424,7 +450,58 @@ void write_counter_row(const std::string& series, const std::string& scope, cons
       values[4] = 0;
     }
   });
-  direct::write(t, tid, values, nulls);
+  direct::write(t, tid, values, nulls, inserted);
+}
+
+// Takes a gapless counter for this transaction: locks its row as SELECT ... FOR UPDATE
+// would, creating the row first when the counter is new. A transaction that finds the
+// counter taken waits for the holder's transaction to end (XactLockTableWait, through
+// the row's lock), and then takes it at once if it is free, instead of queueing for a
+// lock of the shared lock table that is handed from one sleeping waiter to the next.
+// Nothing stays in the shared lock table, so one transaction may take any number of
+// counters with stock settings.
+//
+// A new counter's row is inserted under the counter's heavyweight lock, held only until
+// the row is in: with `defer`, this returns nullopt still holding it (and `*took` says
+// whether this call took it), so that the allocation inserts the row with its first
+// number, one write instead of an insert and an update at commit.
+std::optional<CounterRow> lock_counter_row(const std::string& series, const std::string& scope,
+                                           const std::string& period, const std::string& key, bool defer = false,
+                                           bool* took = nullptr) {
+  uint64_t hash = lock_hash(key);
+  for (;;) {
+    bool busy = false;
+    std::optional<CounterRow> row = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    if (busy) {
+      // Another transaction is writing the row: creating it (it then holds the counter's
+      // heavyweight lock, see kKeptCreationLocks, and waiting for that lock is a wait
+      // seqguard_waits can name), or committing it. Wait for that, then look again.
+      bool held = lock_object(LockSpace::counter, hash, ExclusiveLock);
+      if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+      row = read_counter_row(series, scope, period, direct::Probe::writer);
+    }
+    if (!row) {
+      // A new counter: the counter's heavyweight lock for a moment, so that two sessions
+      // create it once. Once the row is in, in progress, everyone else who looks it up
+      // waits for this transaction (direct::probe), as a unique index insert would.
+      bool held = lock_object(LockSpace::counter, hash, ExclusiveLock);
+      row = read_counter_row(series, scope, period, direct::Probe::writer);
+      if (!row && defer) {
+        *took = !held;
+        return std::nullopt;
+      }
+      if (!row) {
+        CounterRow created{std::nullopt, std::nullopt, {}};
+        write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
+        if (!held && give_back_creation_lock()) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+        return created;
+      }
+      if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+    }
+    CounterTable t(RowShareLock);
+    // The version read is the latest unless someone changed it since: then again.
+    if (direct::lock_row(t, &row->tid)) return *row;
+  }
 }
 
 Oid counter_sequence_oid(const std::string& name) {
@@ -679,7 +756,7 @@ uint32 worker_create(const Channel* req) {
 // a gapless counter is locked and its committed value loaded, and a fast counter's
 // sequence is found or created; without it the entry may be bare (created_level 0).
 Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, const std::string& scope, const std::string& period,
-                     bool acquire) {
+                     bool acquire, bool allocating = false) {
   const SeriesDef& s = *sp;
   std::string key = counter_key(s.name, scope, period);
   if (counters_schema == InvalidOid) counters_schema = catalog().schema;
@@ -693,8 +770,10 @@ Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, const std::stri
     return c;
   }
   check_writable("next_formatted_id()");
-  lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
-  std::optional<CounterRow> row = read_counter_row(s.name, scope, period, direct::Probe::writer);
+  bool took = false;
+  std::optional<CounterRow> row = lock_counter_row(s.name, scope, period, key, allocating, &took);
+  c.creating = !row;
+  c.release_creation_lock = took;
   c.in_table = row.has_value();
   if (row) c.tid = row->tid;
   c.last = row ? row->last_value : std::nullopt;
@@ -753,6 +832,15 @@ int64_t allocate(Counter& c) {
   int64_t next = advance(s, c.last);
   if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
   remember(c);
+  if (c.creating) {
+    write_counter_row(s.name, c.scope, c.period, next, nullptr, nullptr, &c.tid);
+    c.creating = false;
+    c.in_table = true;
+    if (c.release_creation_lock && give_back_creation_lock())
+      unlock_object(LockSpace::counter, lock_hash(counter_key(s.name, c.scope, c.period)), ExclusiveLock);
+    c.last = next;
+    return next;  // the row holds it: nothing to write at commit
+  }
   c.last = next;
   c.dirty = true;
   return next;
@@ -925,7 +1013,7 @@ Counter& counter_for_call(std::string_view series, std::string_view scope, int32
   const SeriesDef& s = *sp;
   at = allocation_date(s, at);
   std::string period = s.tpl.period_key(to_core_date(at));
-  Counter& c = get_counter(sp, std::string(scope), period, lock);
+  Counter& c = get_counter(sp, std::string(scope), period, lock, lock);
   if (lock || !s.gapless) {
     last_hit.series.assign(series);
     last_hit.scope.assign(scope);
@@ -1027,6 +1115,18 @@ core::Date to_core_date(int32_t pg_date) {
   core::Date d = core::date_from_unix_days((int64_t)pg_date + 10957);
   if (d.year < 1 || d.year > 9999) fail("22008", "date out of range for seqguard: years 1 to 9999");
   return d;
+}
+
+int64_t series_lock_key(std::string_view series) { return (int64_t)lock_hash(series); }
+
+int64_t counter_lock_key(std::string_view series, std::string_view scope, std::string_view period) {
+  return (int64_t)lock_hash(counter_key(series, scope, period));
+}
+
+std::string period_key_at(std::string_view format, const std::optional<std::string>& reset, int32_t at) {
+  core::Template tpl = core::Template::parse(format);
+  if (reset) tpl.set_reset(core::period_from_reset(*reset));
+  return tpl.period_key(to_core_date(at));
 }
 
 void register_series_callbacks() {

@@ -119,6 +119,16 @@ std::optional<core::ParsedId> parse_series_id(const std::string& series, std::st
 
 core::Date to_core_date(int32_t pg_date);
 
+// For seqguard_waits, which names the counter or series a waiting session waits for by
+// computing these keys for the candidates it knows and comparing them with pg_locks
+// (classid and objid are the high and low halves). They are the keys lock_object() is
+// given for a series and for one of its counters: the two must never diverge.
+int64_t series_lock_key(std::string_view series);
+int64_t counter_lock_key(std::string_view series, std::string_view scope, std::string_view period);
+// The period key a counter of a series with template `format` and reset rule `reset`
+// (nullopt: the template's) has on date `at`.
+std::string period_key_at(std::string_view format, const std::optional<std::string>& reset, int32_t at);
+
 // Main function of the background worker that creates new fast counters in a
 // transaction of its own (see create_counter_in_worker in series.cpp).
 void counter_worker_main(Datum arg);

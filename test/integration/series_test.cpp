@@ -86,6 +86,28 @@ TEST(Series, SameCounterHonoursLockTimeout) {
   EXPECT_EQ(b.must("SELECT next_formatted_id('T')").text(), "T2");
 }
 
+// A wait that ends in an error inside a nested guarded call (here: the counter's row is
+// being changed by another transaction, and lock_timeout fires while the allocation
+// waits for it) must leave the backend's error handling intact: it once left
+// PG_exception_stack pointing into a dead frame, and the next error crashed the server
+// (the cluster's teardown fails the run on any backend killed by a signal).
+TEST(Series, ErrorWhileWaitingForACounterRowLeavesTheBackendSound) {
+  std::string db = Cluster::shared().fresh_database("series_probe_timeout");
+  Conn a(db), b(db);
+  a.must("SELECT seqguard_create_series('X', 'X{seq}')");
+  EXPECT_EQ(a.must("SELECT next_formatted_id('X')").text(), "X1");
+  a.must("BEGIN");
+  a.must("UPDATE seqguard.counters SET last_value = 5 WHERE series = 'X'");
+  b.must("SET lock_timeout = '200ms'");
+  Result r = b.exec("SELECT next_formatted_id('X')");
+  EXPECT_EQ(r.sqlstate(), "55P03") << r.error();
+  Result zero = b.exec("SELECT 1/0");
+  EXPECT_EQ(zero.sqlstate(), "22012") << zero.error();
+  a.must("COMMIT");
+  EXPECT_EQ(b.must("SELECT next_formatted_id('X')").text(), "X6");
+  EXPECT_EQ(b.must("SELECT 'alive'").text(), "alive");
+}
+
 TEST(Series, FastModeIsUniqueUnderConcurrency) {
   std::string db = Cluster::shared().fresh_database("series_fast");
   {
