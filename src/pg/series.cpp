@@ -520,31 +520,34 @@ void check_writable(const char* what) {
   pg_try([&] { PreventCommandIfReadOnly(what); });
 }
 
+// Creates seqguard.<seqname>, the sequence of a fast counter of `s`, readable by everyone
+// (sequence values are no secret; seqguard_counters shows them). create_series() made
+// sure that start fits under the maximum. A sequence needs MINVALUE < MAXVALUE: when
+// start is the maximum itself ({seq:1} from 9), the floor goes one lower, which nextval
+// never returns since it starts at start.
+void create_counter_sequence(Spi& spi, const SeriesDef& s, const std::string& seqname) {
+  std::string name = std::string("seqguard.") + pg_call([&] { return quote_identifier(seqname.c_str()); });
+  int64_t max = sequence_max(s);
+  int64_t min = s.start < max ? s.start : s.start - 1;
+  char ddl[512];
+  snprintf(ddl, sizeof ddl,
+           "CREATE SEQUENCE %s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld START WITH %lld",
+           name.c_str(), s.increment, (long long)min, (long long)max, (long long)s.start);
+  spi.execute_dynamic(ddl);
+  spi.execute_dynamic("GRANT SELECT ON SEQUENCE " + name + " TO PUBLIC");
+}
+
 // Creates the sequence of a fast counter and its row; the caller holds the counter's lock
 // and has read the row (if any) under it.
 std::string create_fast_sequence(const SeriesDef& s, const std::string& scope, const std::string& period,
                                  const std::string& key, const std::optional<CounterRow>& row) {
   std::string seqname = fast_sequence_name(key);
   Spi spi;
-  char ddl[512];
-  // create_series() made sure that start fits under the maximum. A sequence needs
-  // MINVALUE < MAXVALUE: when start is the maximum itself ({seq:1} from 9), the floor
-  // goes one lower, which nextval never returns since it starts at start.
-  int64_t max = sequence_max(s);
-  int64_t min = s.start < max ? s.start : s.start - 1;
   // A sequence of this name without a row naming it comes from a schema-only dump of a
   // database that used the counter (the sequences are not extension members, so
   // pg_dump --schema-only writes them, and the rows are data): it is this counter's,
   // and never behind a fresh one, so it is kept rather than failing with 42P07.
-  if (counter_sequence_oid(seqname) == InvalidOid) {
-    snprintf(ddl, sizeof ddl,
-             "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld "
-             "START WITH %lld",
-             seqname.c_str(), s.increment, (long long)min, (long long)max, (long long)s.start);
-    spi.execute_dynamic(ddl);
-  }
-  // Sequence values are no secret; this lets seqguard_counters show them to everyone.
-  spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + seqname + " TO PUBLIC");
+  if (counter_sequence_oid(seqname) == InvalidOid) create_counter_sequence(spi, s, seqname);
   write_counter_row(s.name, scope, period, std::nullopt, &seqname, row ? &row->tid : nullptr);
   return seqname;
 }
@@ -1674,20 +1677,28 @@ bool restore_fast_sequence(const SeriesDef& s, const std::string& scope, const s
   if (!row || !row->sequence_name || counter_sequence_oid(*row->sequence_name) != InvalidOid) return false;
   // The name is the row's: it stays valid, and is fast_sequence_name() of the key
   // unless the row came from elsewhere, which is no reason to rename it.
-  const std::string& seqname = *row->sequence_name;
-  int64_t max = sequence_max(s);
-  int64_t min = s.start < max ? s.start : s.start - 1;
-  char ddl[512];
-  snprintf(ddl, sizeof ddl,
-           "CREATE SEQUENCE seqguard.%s AS pg_catalog.int8 INCREMENT BY %d MINVALUE %lld MAXVALUE %lld "
-           "START WITH %lld",
-           quoted_ident(seqname).c_str(), s.increment, (long long)min, (long long)max, (long long)s.start);
   Spi spi;
-  spi.execute_dynamic(ddl);
-  spi.execute_dynamic("GRANT SELECT ON SEQUENCE seqguard." + quoted_ident(seqname) + " TO PUBLIC");
+  create_counter_sequence(spi, s, *row->sequence_name);
   pg_try([] { CommandCounterIncrement(); });
   fast_sequences.erase(key);
   return true;
+}
+
+// The (scope, period, sequence name) of each fast counter of `series` whose row names a
+// sequence that does not exist (a logical-replication subscriber copies the row, never
+// the sequence).
+std::vector<std::tuple<std::string, std::string, std::string>> counters_missing_sequence(const std::string& series) {
+  Spi spi;
+  uint64_t n = spi.execute(
+      "SELECT scope, period, sequence_name::pg_catalog.text FROM seqguard.counters "
+      "WHERE series OPERATOR(pg_catalog.=) $1 AND sequence_name IS NOT NULL ORDER BY scope, period",
+      {Param::text(series)}, Snap::transaction, true);
+  std::vector<std::tuple<std::string, std::string, std::string>> out;
+  for (uint64_t i = 0; i < n; i++) {
+    std::string seqname = *spi.get_text(i, 3);
+    if (counter_sequence_oid(seqname) == InvalidOid) out.emplace_back(*spi.get_text(i, 1), *spi.get_text(i, 2), seqname);
+  }
+  return out;
 }
 
 void sync_notice(const std::string& msg) {
@@ -1739,18 +1750,8 @@ SeriesDrift series_drift(const std::string& name, const std::vector<SeriesColumn
   for (const auto& [key, largest] : found) examine(key.first, key.second, &largest);
   if (!s.gapless) {
     // Counters whose sequence is missing but whose numbers no column shows.
-    Spi spi;
-    uint64_t n = spi.execute(
-        "SELECT scope, period, sequence_name::pg_catalog.text FROM seqguard.counters "
-        "WHERE series OPERATOR(pg_catalog.=) $1 AND sequence_name IS NOT NULL ORDER BY scope, period",
-        {Param::text(name)}, Snap::transaction, true);
-    std::vector<std::pair<std::string, std::string>> missing;
-    for (uint64_t i = 0; i < n; i++) {
-      std::pair<std::string, std::string> key{*spi.get_text(i, 1), *spi.get_text(i, 2)};
-      if (found.count(key) == 0 && counter_sequence_oid(*spi.get_text(i, 3)) == InvalidOid)
-        missing.push_back(std::move(key));
-    }
-    for (const auto& [scope, period] : missing) examine(scope, period, nullptr);
+    for (const auto& [scope, period, seqname] : counters_missing_sequence(name))
+      if (found.count({scope, period}) == 0) examine(scope, period, nullptr);
   }
   return out;
 }
@@ -1797,15 +1798,7 @@ int32_t sync_series(const std::string& name, const std::vector<SeriesColumn>& co
   // Fast counters whose sequence is missing: created first, at the series' start, then
   // moved like the others. Without this their next draw fails (55000).
   if (!s.gapless) {
-    Spi spi;
-    uint64_t n = spi.execute(
-        "SELECT scope, period, sequence_name::pg_catalog.text FROM seqguard.counters "
-        "WHERE series OPERATOR(pg_catalog.=) $1 AND sequence_name IS NOT NULL ORDER BY scope, period",
-        {Param::text(name)}, Snap::transaction, true);
-    std::vector<std::tuple<std::string, std::string, std::string>> rows;
-    for (uint64_t i = 0; i < n; i++) rows.emplace_back(*spi.get_text(i, 1), *spi.get_text(i, 2), *spi.get_text(i, 3));
-    for (const auto& [scope, period, seqname] : rows) {
-      if (counter_sequence_oid(seqname) != InvalidOid) continue;
+    for (const auto& [scope, period, seqname] : counters_missing_sequence(name)) {
       bool has_data = found.count({scope, period}) > 0;
       std::string what = label(scope, period);
       if (dry_run) {
