@@ -63,12 +63,6 @@ Result Conn::must(const std::string& sql) {
   return r;
 }
 
-int Conn::backend_pid() { return PQbackendPID(c_); }
-
-bool Conn::alive() { return c_ && PQstatus(c_) == CONNECTION_OK; }
-
-namespace {
-
 std::string capture(const std::string& cmd) {
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
@@ -79,6 +73,12 @@ std::string capture(const std::string& cmd) {
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }
+
+int Conn::backend_pid() { return PQbackendPID(c_); }
+
+bool Conn::alive() { return c_ && PQstatus(c_) == CONNECTION_OK; }
+
+namespace {
 
 // Stops the shared cluster when the test binary ends, and fails the run if the server
 // log shows a backend that died of a signal nobody sent on purpose.

@@ -121,6 +121,9 @@ class Cluster {
   int expected_kills_ = 0;
 };
 
+// The standard output of a shell command, without its trailing newlines and spaces.
+std::string capture(const std::string& cmd);
+
 // Asserts that every row of `tbl` has an ID in its column `id` ("X-000123") and that
 // the numbers are exactly 1..n, no hole and no duplicate; returns n.
 int64_t expect_gapless_ids(Conn& c, const std::string& tbl);

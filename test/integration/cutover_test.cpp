@@ -203,6 +203,24 @@ void cutover(Way way) {
   LoadResult before = run_load(pub->conninfo(), "before", 4, 40, {"EU"});
   EXPECT_EQ(before.failures, 0) << before.first_failure;
 
+  // What no replicated table records: series definitions (way 2, with the schema) and the
+  // positions of counters and of the job id sequence, from the old primary's script. Way 2 runs it before the sync; way 1 after
+  // it, once the sync has re-created the fast counters' sequences the copied counter
+  // rows name.
+  auto carry_positions = [&] {
+    std::string out;
+    ASSERT_EQ(pub->run_tool("psql", "-X -A -t -d seqguard_it -c \"SELECT seqguard_series_script()\" -o " +
+                                        pub->dir() + "/series.sql",
+                            &out),
+              0)
+        << out;
+    ASSERT_EQ(sub->run_tool("psql", "-X -q -v ON_ERROR_STOP=1 --single-transaction -d seqguard_it -f " +
+                                        pub->dir() + "/series.sql",
+                            &out),
+              0)
+        << out;
+  };
+
   if (way == Way::seqguard_tables_published) {
     p.must("CREATE PUBLICATION cutover FOR ALL TABLES");
     // The subscriber ran the same set-up script. Its own rows in seqguard's tables
@@ -229,16 +247,7 @@ void cutover(Way way) {
     ASSERT_EQ(sub->run_tool("psql", "-X -q -v ON_ERROR_STOP=1 -d seqguard_it -f " + pub->dir() + "/schema.sql", &out),
               0)
         << out;
-    ASSERT_EQ(pub->run_tool("psql", "-X -A -t -d seqguard_it -c \"SELECT seqguard_series_script()\" -o " +
-                                        pub->dir() + "/series.sql",
-                            &out),
-              0)
-        << out;
-    ASSERT_EQ(sub->run_tool("psql", "-X -q -v ON_ERROR_STOP=1 --single-transaction -d seqguard_it -f " +
-                                        pub->dir() + "/series.sql",
-                            &out),
-              0)
-        << out;
+    ASSERT_NO_FATAL_FAILURE(carry_positions());
     Conn s(sub->conninfo());
     EXPECT_EQ(s.must("SELECT count(*) FROM seqguard_series WHERE series IN ('INV', 'TRK', 'ORD')").int8(), 3);
     EXPECT_EQ(s.must("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'orders'::regclass AND NOT tgisinternal")
@@ -262,29 +271,12 @@ void cutover(Way way) {
   EXPECT_EQ(table_counts(s), table_counts(p));
   s.must("ALTER SUBSCRIPTION cutover DISABLE");
   s.must("DROP SUBSCRIPTION cutover");
-  // What no replicated table records: the positions of counters and of the job id
-  // sequence, from the old primary's script. Way 2 runs it before the sync; way 1 after
-  // it, once the sync has re-created the fast counters' sequences the copied counter
-  // rows name.
-  auto carry_positions = [&] {
-    std::string out;
-    ASSERT_EQ(pub->run_tool("psql", "-X -A -t -d seqguard_it -c \"SELECT seqguard_series_script()\" -o " +
-                                        pub->dir() + "/series.sql",
-                            &out),
-              0)
-        << out;
-    ASSERT_EQ(sub->run_tool("psql", "-X -q -v ON_ERROR_STOP=1 --single-transaction -d seqguard_it -f " +
-                                        pub->dir() + "/series.sql",
-                            &out),
-              0)
-        << out;
-  };
   if (way == Way::application_tables_only) {
-    carry_positions();
+    ASSERT_NO_FATAL_FAILURE(carry_positions());
     s.must("SELECT seqguard_sync_all()");
   } else {
     s.must("SELECT seqguard_sync_all()");
-    carry_positions();
+    ASSERT_NO_FATAL_FAILURE(carry_positions());
   }
   if (::testing::Test::HasFatalFailure()) return;
   // The documented check afterwards: nothing is behind any more.
