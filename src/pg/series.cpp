@@ -513,9 +513,37 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
                                            std::string_view period, const std::string& key, bool defer = false,
                                            bool* took = nullptr) {
   uint64_t hash = lock_hash(key);
+  // Inserts the row of a new counter under its creation lock (`held`: this transaction
+  // held that lock before), then gives the lock back unless it is one of those kept.
+  auto create = [&](bool held) {
+    CounterRow created{std::nullopt, std::nullopt, {}};
+    write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
+    if (!held && give_back_creation_lock()) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+    return created;
+  };
+  // An import mostly finds a counter's creation lock free. Taken at once, it makes the
+  // first look final, so that a new counter costs one index probe before its insert
+  // instead of two (the look below, without it, can miss a row that is being written).
+  // A lock someone holds, or a row being written, goes the usual way below.
+  bool held_before = false;
+  std::optional<CounterRow> looked;
+  bool have_look = false;
+  if (try_lock_object(LockSpace::counter, hash, ExclusiveLock, &held_before)) {
+    bool busy = false;
+    looked = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    if (!looked && !busy) {
+      if (!defer) return create(held_before);
+      *took = !held_before;
+      return std::nullopt;
+    }
+    if (!held_before) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+    have_look = !busy;
+  }
   for (;;) {
     bool busy = false;
-    std::optional<CounterRow> row = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    std::optional<CounterRow> row =
+        have_look ? std::move(looked) : read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    have_look = false;
     if (busy) {
       // Another transaction is writing the row: creating it (it then holds the counter's
       // heavyweight lock, see kKeptCreationLocks, and waiting for that lock is a wait
@@ -534,12 +562,7 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
         *took = !held;
         return std::nullopt;
       }
-      if (!row) {
-        CounterRow created{std::nullopt, std::nullopt, {}};
-        write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
-        if (!held && give_back_creation_lock()) unlock_object(LockSpace::counter, hash, ExclusiveLock);
-        return created;
-      }
+      if (!row) return create(held);
       if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
     }
     CounterTable t(RowShareLock);
