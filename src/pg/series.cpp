@@ -194,8 +194,10 @@ int creation_locks_kept = 0;
 // more than this many entries there; inside a subtransaction those stay (a rollback of
 // the subtransaction would undo the write, not the value the parent drew), and the next
 // eviction waits until the map has doubled, so that eviction stays O(1) per counter.
-// About 160 bytes an entry with a short scope: some 10 MB however many counters.
-constexpr size_t kMaxCountersInMemory = 65536;
+// About 160 bytes an entry with a short scope: some 3 MB however many counters. Small
+// enough that the bound is reached early; a counter let go of costs one index probe if
+// it is needed again.
+constexpr size_t kMaxCountersInMemory = 16384;
 size_t evict_at = kMaxCountersInMemory;
 // Series some of whose counters this transaction holds but no longer keeps in memory.
 std::unordered_set<std::string> evicted_series;
