@@ -26,13 +26,14 @@ write_report() {
   wants drift && report_drift
   wants driftscale && report_driftscale
   wants idem && report_idem
+  wants manycounters && report_manycounters
   report_checks
 }
 
 # CPU taken by other processes during the measured runs, per workload.
 report_busy() {
   local w parts=""
-  for w in bulk contention percall drift idem; do
+  for w in bulk contention percall drift idem many; do
     [ "$(count_of "busy|$w")" = 0 ] && continue
     parts="$parts${parts:+; }$w $(median "busy|$w")% ($(stats "busy|$w" | cut -d' ' -f3)%)"
   done
@@ -43,7 +44,7 @@ report_busy() {
 # True when other processes took more than 10% of the CPU in a typical measured run.
 machine_was_busy() {
   local w
-  for w in bulk contention percall drift idem; do
+  for w in bulk contention percall drift idem many; do
     [ "$(count_of "busy|$w")" = 0 ] && continue
     [ "$(awk -v m="$(median "busy|$w")" 'BEGIN { print (m > 10) }')" = 1 ] && return 0
   done
@@ -59,7 +60,7 @@ report_targets() {
     echo "header); the figures are noisy. Run again on a quiet machine before trusting a MISS.**"
     echo
   fi
-  if ! wants bulk && ! wants contention && ! wants percall && ! wants driftscale; then
+  if ! wants bulk && ! wants contention && ! wants percall && ! wants driftscale && ! wants manycounters; then
     echo "No workload with a target was run."
     echo
     return
@@ -102,6 +103,7 @@ report_targets() {
     echo "| per call: 1.1's tokens, time zone and granted role <= 1.1x the plain gapless template | ${r8}x | $(verdict "$r8" '<=' 1.1) |"
   fi
   wants driftscale && [ "$(count_of 'skip|driftscale')" = 0 ] && driftscale_targets
+  wants manycounters && manycounters_targets
   echo
   if wants contention; then
     g16=$(median 'cont|on|16|gapless'); g1=$(median 'cont|on|1|gapless'); n1=$(median 'cont|on|1|nextval')
@@ -261,13 +263,54 @@ report_checks() {
     echo
     sed 's/^/- /' "$BENCH_ANOMALIES"
   else
-    local runs bulk
+    local runs bulk many
     runs=$(awk -F'\t' '$1 ~ /^cont\|.*\|pgbench_failed$/' "$BENCH_DATA" | wc -l)
     bulk=$(awk -F'\t' '$1 ~ /^bulk\|/' "$BENCH_DATA" | wc -l)
-    echo "Nothing went wrong: the IDs of all $runs contention pgbench runs (repeats included) and $bulk bulk inserts were checked"
+    many=$(awk -F'\t' '$1 ~ /^many\|[a-z]*\|[0-9]*$/' "$BENCH_DATA" | wc -l)
+    echo "Nothing went wrong: the IDs of all $runs contention pgbench runs (repeats included), $bulk bulk inserts"
+    echo "and $many many-counter imports (1..k in every scope) were checked"
     echo "(as many rows as inserts, no duplicate, exactly 1..N where gapless), and pgbench"
     echo "reported no error and no failed transaction."
   fi
+  echo
+}
+
+many_label() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n / 1000000; else printf "%gk", n / 1000 }'; }
+
+manycounters_targets() {
+  local small=$MANY_SMALL big=$MANY_BIG r1 r2 worst=- n b
+  r1=$(ratio "$(median "many|seqguard|$small")" "$(median "many|upsert|$small")")
+  echo "| many counters, $(many_label "$small") rows each in a counter of its own: seqguard <= 0.5x the upsert pattern | ${r1}x | $(verdict "$r1" '<=' 0.5) |"
+  r2=$(ratio "$(calc 'a / b' "$(median "many|seqguard|$big")" "$big" '%.9f')" \
+             "$(calc 'a / b' "$(median "many|seqguard|$small")" "$small" '%.9f')")
+  echo "| many counters: per row at $(many_label "$big") <= 1.5x per row at $(many_label "$small") | ${r2}x | $(verdict "$r2" '<=' 1.5) |"
+  for n in $MANY_SIZES; do
+    b=$(stats "many|seqguard|$n|bytes" | cut -d' ' -f3)
+    [ "$b" = - ] && continue
+    if [ "$worst" = - ] || [ "$b" -gt "$worst" ]; then worst=$b; fi
+  done
+  echo "| many counters: backend memory per counter <= 200 bytes (worst run of $(echo $MANY_SIZES | sed 's/ /, /g') counters) | $worst | $(verdict "$worst" '<=' 200) |"
+}
+
+report_manycounters() {
+  local n r
+  echo "## 6. Many counters in one transaction: N rows, each in a counter of its own"
+  echo
+  echo "One \`INSERT ... SELECT next_formatted_id('MC', 'c' || g)\` of N rows in one transaction,"
+  echo "each row in a scope of its own (N new gapless counters), against the pattern it replaces:"
+  echo "a counter row per scope, \`INSERT ... ON CONFLICT DO UPDATE ... RETURNING\` in a plpgsql"
+  echo "function per ID. Time of the statement and its commit. Memory: growth of the importing"
+  echo "backend's RssAnon per counter (worst run). Lock-table entries: the importer's rows in"
+  echo "\`pg_locks\` just before its commit (worst run). After every run each scope's IDs are"
+  echo "checked: 1..k, no duplicate. Median (min..max) of $MANY_REPS runs."
+  echo
+  echo "| counters | seqguard ms | µs/row | upsert pattern ms | µs/row | seqguard / upsert | bytes per counter | lock-table entries |"
+  echo "|---:|---|---:|---|---:|---:|---:|---:|"
+  for n in $MANY_SIZES; do
+    r=$(ratio "$(median "many|seqguard|$n")" "$(median "many|upsert|$n")")
+    [ "$r" = - ] || r="${r}x"
+    echo "| $n | $(mmm "many|seqguard|$n") | $(num "$(calc 'a * 1000 / b' "$(median "many|seqguard|$n")" "$n" '%.6g')") | $(mmm "many|upsert|$n") | $(num "$(calc 'a * 1000 / b' "$(median "many|upsert|$n")" "$n" '%.6g')") | $r | $(stats "many|seqguard|$n|bytes" | cut -d' ' -f3) | $(stats "many|seqguard|$n|locks" | cut -d' ' -f3) |"
+  done
   echo
 }
 

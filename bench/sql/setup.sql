@@ -181,3 +181,54 @@ BEGIN
   END IF;
 END
 $$;
+
+-- One counter per scope the way it is written by hand: a row per scope, created or
+-- advanced by INSERT ... ON CONFLICT DO UPDATE ... RETURNING (its row lock is the
+-- counter's lock, held to commit). The pattern an import that numbers each row in a
+-- scope of its own (an invoice series per customer) uses today.
+CREATE TABLE bench_scope_counters (scope text PRIMARY KEY, last_value bigint NOT NULL);
+CREATE FUNCTION bench_scope_next(prefix text, p_scope text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint;
+BEGIN
+  INSERT INTO bench_scope_counters AS c VALUES (p_scope, 1)
+  ON CONFLICT (scope) DO UPDATE SET last_value = c.last_value + 1
+  RETURNING c.last_value INTO n;
+  RETURN prefix || p_scope || '-' || n;
+END
+$$;
+
+-- 'ok', or what is wrong with the IDs of a table (id, scope) numbered per scope as
+-- <prefix><scope>-<n>: as many rows as expected, no duplicate, 1..k in every scope.
+CREATE FUNCTION bench_check_scoped(tbl regclass, prefix text, expected bigint)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint; d bigint; bad bigint; holes bigint;
+BEGIN
+  EXECUTE format(
+    'SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE v IS NULL)
+       FROM (SELECT id, CASE WHEN starts_with(id, %L || scope || ''-'')
+                             THEN nullif(substr(id, length(%L || scope || ''-'') + 1), '''')::bigint END AS v
+               FROM %s) s', prefix, prefix, tbl)
+    INTO n, d, bad;
+  IF bad > 0 THEN
+    RETURN format('%s IDs of %s do not look like %s<scope>-<number>', bad, tbl, prefix);
+  END IF;
+  IF n <> expected THEN
+    RETURN format('%s holds %s rows, %s were inserted', tbl, n, expected);
+  END IF;
+  IF d <> n THEN
+    RETURN format('%s holds %s duplicate IDs among %s rows', tbl, n - d, n);
+  END IF;
+  EXECUTE format(
+    'SELECT count(*) FROM (SELECT scope FROM (SELECT scope, substr(id, length(%L || scope || ''-'') + 1)::bigint AS v
+                                                FROM %s) s
+                            GROUP BY scope HAVING min(v) <> 1 OR max(v) <> count(*)) g', prefix, tbl)
+    INTO holes;
+  IF holes > 0 THEN
+    RETURN format('%s scopes of %s are not numbered 1..k', holes, tbl);
+  END IF;
+  RETURN 'ok';
+END
+$$;

@@ -13,12 +13,69 @@ extern "C" {
 #include "catalog/indexing.h"
 #include "storage/lmgr.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
 }
 
 namespace seqguard::pg::direct {
 
+namespace {
+
+// The tables found and checked before: a table is looked up by name and its columns
+// compared once, not on every call (an import that creates a million counters opens
+// seqguard.counters twice per counter). Forgotten on any invalidation of the table
+// (ALTER, DROP, a dropped and re-created extension) and whenever the `seqguard`
+// schema is another one.
+struct Known {
+  const char* name = nullptr;
+  Oid schema = InvalidOid;
+  Oid relid = InvalidOid;
+  Oid pkey = InvalidOid;
+};
+Known known[4];
+bool known_callback = false;
+
+void forget_known(Datum, Oid relid) {
+  for (Known& k : known)
+    if (relid == InvalidOid || k.relid == relid) k = Known{};
+}
+
+Known* find_known(const char* name, Oid schema) {
+  for (Known& k : known)
+    if (k.name != nullptr && std::strcmp(k.name, name) == 0 && k.schema == schema) return &k;
+  return nullptr;
+}
+
+void remember_known(const char* name, Oid schema, Oid relid, Oid pkey) {
+  if (!known_callback) {
+    pg_try([] { CacheRegisterRelcacheCallback(forget_known, (Datum)0); });
+    known_callback = true;
+  }
+  for (Known& k : known)
+    if (k.name == nullptr || std::strcmp(k.name, name) == 0) {
+      k = Known{name, schema, relid, pkey};
+      return;
+    }
+}
+
+}  // namespace
+
 Table::Table(const char* name, const char* const* columns, int natts, LOCKMODE mode) {
   Oid schema = catalog().schema;
+  if (const Known* k = find_known(name, schema)) {
+    Oid relid = k->relid, pkey = k->pkey;
+    // Opening it takes its lock, which may deliver the invalidation that says it is
+    // gone or changed: then it is looked up afresh below.
+    Relation rel = pg_call([&] { return try_table_open(relid, mode); });
+    if (rel != nullptr && find_known(name, schema) != nullptr) {
+      rel_ = rel;
+      pkey_ = pkey;
+      return;
+    }
+    if (rel != nullptr) {
+      rel_ = rel;
+      close();
+    }
+  }
   bool layout_ok = true;
   Relation rel = nullptr;
   Oid pkey = InvalidOid;
@@ -39,6 +96,7 @@ Table::Table(const char* name, const char* const* columns, int natts, LOCKMODE m
   });
   rel_ = rel;
   pkey_ = pkey;
+  if (layout_ok) remember_known(name, schema, RelationGetRelid(rel), pkey);
   if (!layout_ok) {
     close();
     fail(core::sqlstate::internal_error,

@@ -38,10 +38,12 @@ bool lock_object(LockSpace space, uint64_t hash, LOCKMODE mode) {
   return r == LOCKACQUIRE_ALREADY_HELD || r == LOCKACQUIRE_ALREADY_CLEAR;
 }
 
-bool try_lock_object(LockSpace space, uint64_t hash, LOCKMODE mode) {
+bool try_lock_object(LockSpace space, uint64_t hash, LOCKMODE mode, bool* already_held) {
   LOCKTAG tag;
   SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32)(hash >> 32), (uint32)hash, (uint16)space);
   LockAcquireResult r = pg_call([&] { return LockAcquire(&tag, mode, false, true); });
+  if (already_held != nullptr)
+    *already_held = r == LOCKACQUIRE_ALREADY_HELD || r == LOCKACQUIRE_ALREADY_CLEAR;
   return r != LOCKACQUIRE_NOT_AVAIL;
 }
 

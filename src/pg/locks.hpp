@@ -31,8 +31,9 @@ uint64_t lock_hash(std::string_view a, std::string_view b = {}, std::string_view
 // Waits for the lock (transaction scope). Returns true if this transaction already held it.
 bool lock_object(LockSpace space, uint64_t hash, LOCKMODE mode);
 
-// Takes the lock only if nobody holds a conflicting one; returns whether it did.
-bool try_lock_object(LockSpace space, uint64_t hash, LOCKMODE mode);
+// Takes the lock only if nobody holds a conflicting one; returns whether it did (or
+// holds it already: then *already_held, when given, is set).
+bool try_lock_object(LockSpace space, uint64_t hash, LOCKMODE mode, bool* already_held = nullptr);
 // Gives back one hold of a lock this transaction took, before transaction end: what a
 // sweep over many objects needs so as not to fill the shared lock table.
 void unlock_object(LockSpace space, uint64_t hash, LOCKMODE mode);

@@ -24,6 +24,7 @@
 
 #include "pg/series.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <map>
 #include <memory>
@@ -79,21 +80,35 @@ struct Save {
   bool dirty;
 };
 
+// One entry per counter a transaction touched: an import that numbers each row in a
+// scope of its own holds one per row, so the entry is kept small (about 80 bytes, plus
+// the map node and its key; see kMaxCountersInMemory for the bound). The scope and the
+// period are read from the key the entry is stored under, not kept twice.
 struct Counter {
-  std::shared_ptr<const SeriesDef> series;  // kept alive even if the cache is flushed
-  std::string scope;
-  std::string period;
-  int created_level;            // nest level whose abort forgets this entry
+  const SeriesDef* series;      // kept alive for the transaction by series_in_use
+  const std::string* key;       // the map key this entry is stored under
   std::optional<int64_t> last;  // gapless: last value issued, or stored in the table
-  bool in_table = false;        // gapless: the row exists in seqguard.counters
-  bool dirty = false;           // gapless: must be written before commit
   std::vector<Save> saves;      // gapless: values to restore on subtransaction abort
   ItemPointerData tid;          // gapless: where the row is, when in_table
+  int created_level;            // nest level whose abort forgets this entry
+  Oid sequence = InvalidOid;    // fast: the sequence behind the counter
+  bool in_table = false;        // gapless: the row exists in seqguard.counters
+  bool dirty = false;           // gapless: must be written before commit
   // gapless: a new counter whose row the allocation under way inserts, holding the
   // counter's heavyweight lock until then (release_creation_lock: this call took it).
   bool creating = false;
   bool release_creation_lock = false;
-  Oid sequence = InvalidOid;    // fast: the sequence behind the counter
+
+  // The key is series \0 scope \0 period (counter_key); text never holds a \0.
+  std::string_view scope() const {
+    std::string_view k(*key);
+    k.remove_prefix(series->name.size() + 1);
+    return k.substr(0, k.find('\0'));
+  }
+  std::string_view period() const {
+    std::string_view k(*key);
+    return k.substr(k.find('\0', series->name.size() + 1) + 1);
+  }
 };
 
 // Kept across transactions: series definitions and the sequences of fast counters. They
@@ -115,6 +130,17 @@ std::unordered_map<Oid, int64_t> fast_last;
 
 // Everything below lives for one transaction.
 std::map<std::string, Counter> counters;  // key: series \0 scope \0 period
+// The definitions the counters above (and those set aside in `dropped`) point to, kept
+// alive even if the cache is flushed in the middle of the transaction.
+std::unordered_set<std::shared_ptr<const SeriesDef>> series_in_use;
+const SeriesDef* series_in_use_last = nullptr;
+const SeriesDef* keep_series(const std::shared_ptr<const SeriesDef>& sp) {
+  if (sp.get() != series_in_use_last) {
+    series_in_use.insert(sp);
+    series_in_use_last = sp.get();
+  }
+  return sp.get();
+}
 // Series whose ShareLock this transaction holds: the nest level that took it, and the
 // role whose right to allocate was checked last (a role's right, once checked, holds
 // for the rest of the transaction, as table privileges do for a running statement).
@@ -160,6 +186,22 @@ struct LastHit {
 constexpr int kKeptCreationLocks = 16;
 int creation_locks_kept = 0;
 
+// A transaction that touches more counters than this lets go of the in-memory entries
+// it can find again in seqguard.counters: a gapless counter whose row holds its value
+// (nothing to write at commit, nothing to restore on a savepoint rollback) is still
+// locked by its row, and the next call that needs it reads that row again. At the top
+// level, counters with a value still to write are written first, so the map never holds
+// more than this many entries there; inside a subtransaction those stay (a rollback of
+// the subtransaction would undo the write, not the value the parent drew), and the next
+// eviction waits until the map has doubled, so that eviction stays O(1) per counter.
+// About 160 bytes an entry with a short scope: some 3 MB however many counters. Small
+// enough that the bound is reached early; a counter let go of costs one index probe if
+// it is needed again.
+constexpr size_t kMaxCountersInMemory = 16384;
+size_t evict_at = kMaxCountersInMemory;
+// Series some of whose counters this transaction holds but no longer keeps in memory.
+std::unordered_set<std::string> evicted_series;
+
 // Whether a creation lock this transaction just took must be given back now.
 bool give_back_creation_lock() {
   if (creation_locks_kept < kKeptCreationLocks) {
@@ -172,12 +214,16 @@ bool give_back_creation_lock() {
 void forget_transaction_state() noexcept {
   creation_locks_kept = 0;
   counters.clear();
+  evicted_series.clear();
+  evict_at = kMaxCountersInMemory;
   series_locks.clear();
   dropped.clear();
   last_hit.counter = nullptr;
   counters_schema = InvalidOid;
   catalog_suspect = false;
   created_here.clear();
+  series_in_use.clear();  // after everything that points into it
+  series_in_use_last = nullptr;
   reset_catalog_cache();
 }
 
@@ -407,7 +453,7 @@ struct CounterRow {
 
 // `how` is Probe::writer under the counter's lock, Probe::committed without it.
 std::optional<CounterRow> read_counter_row(const std::string& series, std::string_view scope,
-                                           const std::string& period, direct::Probe how,
+                                           std::string_view period, direct::Probe how,
                                            bool* busy = nullptr) {
   CounterTable t(AccessShareLock);
   Datum values[kCounterNatts];
@@ -431,7 +477,7 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
 }
 
 // Inserts a counter row, or updates the one at `tid`.
-void write_counter_row(const std::string& series, const std::string& scope, const std::string& period,
+void write_counter_row(const std::string& series, std::string_view scope, std::string_view period,
                        std::optional<int64_t> last_value, const std::string* sequence_name,
                        const ItemPointerData* tid, ItemPointerData* inserted = nullptr) {
   CounterTable t(RowExclusiveLock);
@@ -472,8 +518,8 @@ void write_counter_row(const std::string& series, const std::string& scope, cons
 // the row is in: with `defer`, this returns nullopt still holding it (and `*took` says
 // whether this call took it), so that the allocation inserts the row with its first
 // number, one write instead of an insert and an update at commit.
-std::optional<CounterRow> lock_counter_row(const std::string& series, const std::string& scope,
-                                           const std::string& period, const std::string& key, bool defer = false,
+std::optional<CounterRow> lock_counter_row(const std::string& series, std::string_view scope,
+                                           std::string_view period, const std::string& key, bool defer = false,
                                            bool* took = nullptr) {
   uint64_t hash = lock_hash(key);
   bool queued = false;      // this call holds a place in line
@@ -482,9 +528,38 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, const std:
     if (queued && !queue_held) unlock_object(LockSpace::counter_queue, hash, ExclusiveLock);
     queued = false;
   };
+  // Inserts the row of a new counter under its creation lock (`held`: this transaction
+  // held that lock before), then gives the lock back unless it is one of those kept.
+  auto create = [&](bool held) {
+    CounterRow created{std::nullopt, std::nullopt, {}};
+    write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
+    if (!held && give_back_creation_lock()) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+    leave_queue();
+    return created;
+  };
+  // An import mostly finds a counter's creation lock free. Taken at once, it makes the
+  // first look final, so that a new counter costs one index probe before its insert
+  // instead of two (the look below, without it, can miss a row that is being written).
+  // A lock someone holds, or a row being written, goes the usual way below.
+  bool held_before = false;
+  std::optional<CounterRow> looked;
+  bool have_look = false;
+  if (try_lock_object(LockSpace::counter, hash, ExclusiveLock, &held_before)) {
+    bool busy = false;
+    looked = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    if (!looked && !busy) {
+      if (!defer) return create(held_before);
+      *took = !held_before;
+      return std::nullopt;
+    }
+    if (!held_before) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+    have_look = !busy;
+  }
   for (;;) {
     bool busy = false;
-    std::optional<CounterRow> row = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    std::optional<CounterRow> row =
+        have_look ? std::move(looked) : read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    have_look = false;
     if (busy) {
       // Another transaction is writing the row: creating it (it then holds the counter's
       // heavyweight lock, see kKeptCreationLocks, and waiting for that lock is a wait
@@ -504,13 +579,7 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, const std:
         leave_queue();
         return std::nullopt;
       }
-      if (!row) {
-        CounterRow created{std::nullopt, std::nullopt, {}};
-        write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
-        if (!held && give_back_creation_lock()) unlock_object(LockSpace::counter, hash, ExclusiveLock);
-        leave_queue();
-        return created;
-      }
+      if (!row) return create(held);
       if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
     }
     CounterTable t(RowShareLock);
@@ -563,7 +632,7 @@ void create_counter_sequence(Spi& spi, const SeriesDef& s, const std::string& se
 
 // Creates the sequence of a fast counter and its row; the caller holds the counter's lock
 // and has read the row (if any) under it.
-std::string create_fast_sequence(const SeriesDef& s, const std::string& scope, const std::string& period,
+std::string create_fast_sequence(const SeriesDef& s, std::string_view scope, std::string_view period,
                                  const std::string& key, const std::optional<CounterRow>& row) {
   std::string seqname = fast_sequence_name(key);
   Spi spi;
@@ -680,7 +749,8 @@ bool wait_for_worker(uint32 busy) {
 bool create_counter_in_worker(const Counter& c) {
   if (!IsUnderPostmaster || created_here.count(c.series->name) > 0) return false;
   const std::string& series = c.series->name;
-  if (series.size() + c.scope.size() + c.period.size() > sizeof(Channel::data)) return false;
+  std::string_view scope = c.scope(), period = c.period();
+  if (series.size() + scope.size() + period.size() > sizeof(Channel::data)) return false;
   for (int attempt = 0; attempt < 2; attempt++) {
     if (channel != nullptr) {
       // A request that an interrupted call left behind: let it finish, drop its answer.
@@ -701,11 +771,11 @@ bool create_counter_in_worker(const Counter& c) {
       continue;
     }
     channel->series_len = (uint32)series.size();
-    channel->scope_len = (uint32)c.scope.size();
-    channel->period_len = (uint32)c.period.size();
+    channel->scope_len = (uint32)scope.size();
+    channel->period_len = (uint32)period.size();
     memcpy(channel->data, series.data(), series.size());
-    memcpy(channel->data + series.size(), c.scope.data(), c.scope.size());
-    memcpy(channel->data + series.size() + c.scope.size(), c.period.data(), c.period.size());
+    memcpy(channel->data + series.size(), scope.data(), scope.size());
+    memcpy(channel->data + series.size() + scope.size(), period.data(), period.size());
     channel->status = 0;
     pg_write_barrier();
     pg_atomic_write_u32(&channel->state, ch_request);
@@ -735,7 +805,7 @@ bool create_counter_in_worker(const Counter& c) {
 // Finds or creates the sequence of a fast counter.
 Oid fast_sequence(Counter& c, const std::string& key) {
   auto lookup = [&](direct::Probe how) -> std::optional<CounterRow> {
-    return read_counter_row(c.series->name, c.scope, c.period, how);
+    return read_counter_row(c.series->name, c.scope(), c.period(), how);
   };
   std::optional<CounterRow> row = lookup(direct::Probe::committed);
   if (!row || !row->sequence_name) {
@@ -748,7 +818,7 @@ Oid fast_sequence(Counter& c, const std::string& key) {
     lock_object(LockSpace::counter, lock_hash(key), ExclusiveLock);
     row = lookup(direct::Probe::writer);
     if (!row || !row->sequence_name) {
-      std::string created = create_fast_sequence(*c.series, c.scope, c.period, key, row);
+      std::string created = create_fast_sequence(*c.series, c.scope(), c.period(), key, row);
       row = CounterRow{std::nullopt, created, {}};
     }
   }
@@ -785,16 +855,25 @@ uint32 worker_create(const Channel* req) {
   return worker_created;
 }
 
+void evict_counters(const Counter* keep);
+
 // Returns the counter of (series, scope, period) for this transaction. With `acquire`,
 // a gapless counter is locked and its committed value loaded, and a fast counter's
 // sequence is found or created; without it the entry may be bare (created_level 0).
-Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, const std::string& scope, const std::string& period,
+Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, std::string_view scope, std::string_view period,
                      bool acquire, bool allocating = false) {
   const SeriesDef& s = *sp;
-  std::string key = counter_key(s.name, scope, period);
   if (counters_schema == InvalidOid) counters_schema = catalog().schema;
-  Counter& c = counters.try_emplace(key, Counter{sp, scope, period, 0}).first->second;
+  auto [it, added] = counters.try_emplace(counter_key(s.name, scope, period));
+  Counter& c = it->second;
+  if (added) {
+    c.series = keep_series(sp);
+    c.key = &it->first;
+    c.created_level = 0;
+    if (counters.size() > evict_at) evict_counters(&c);
+  }
   if (c.created_level > 0 || !acquire) return c;
+  const std::string& key = *c.key;
   int level = GetCurrentTransactionNestLevel();
   if (!s.gapless) {
     auto known = fast_sequences.find(key);
@@ -866,11 +945,11 @@ int64_t allocate(Counter& c) {
   if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
   remember(c);
   if (c.creating) {
-    write_counter_row(s.name, c.scope, c.period, next, nullptr, nullptr, &c.tid);
+    write_counter_row(s.name, c.scope(), c.period(), next, nullptr, nullptr, &c.tid);
     c.creating = false;
     c.in_table = true;
     if (c.release_creation_lock && give_back_creation_lock())
-      unlock_object(LockSpace::counter, lock_hash(counter_key(s.name, c.scope, c.period)), ExclusiveLock);
+      unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
     c.last = next;
     return next;  // the row holds it: nothing to write at commit
   }
@@ -913,9 +992,9 @@ bool any_dirty() noexcept {
   return false;
 }
 
-void write_counters() {
-  for (auto& [key, c] : counters) {
-    if (!c.dirty) continue;
+// Writes a counter's value to its row.
+void write_counter(const std::string& key, Counter& c) {
+  {
     // Under the row's lock nobody else has written the row since we read it. The
     // counter's creation lock is taken around the write, because a lookup without any
     // lock (a dirty-snapshot index scan) can miss a row whose non-HOT update is under
@@ -926,11 +1005,42 @@ void write_counters() {
     // sessions, fsync off, 23505 on counters_pkey). Given back at once: one at a time.
     uint64_t hash = lock_hash(key);
     bool held = lock_object(LockSpace::counter, hash, ExclusiveLock);
-    write_counter_row(c.series->name, c.scope, c.period, c.last, nullptr, c.in_table ? &c.tid : nullptr);
+    write_counter_row(c.series->name, c.scope(), c.period(), c.last, nullptr, c.in_table ? &c.tid : nullptr,
+                      &c.tid);
     if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
     c.dirty = false;
     c.in_table = true;
   }
+}
+
+void write_counters() {
+  for (auto& [key, c] : counters)
+    if (c.dirty) write_counter(key, c);
+}
+
+// Lets go of the entries of counters whose row says all there is to know (see
+// kMaxCountersInMemory), except `keep`, the entry the caller is filling in.
+void evict_counters(const Counter* keep) {
+  last_hit.counter = nullptr;
+  const bool top = GetCurrentTransactionNestLevel() == 1;
+  for (auto it = counters.begin(); it != counters.end();) {
+    Counter& c = it->second;
+    bool gapless = c.series->gapless;
+    if (&c == keep || c.creating || !c.saves.empty() || (gapless && c.created_level > 0 && !c.in_table)) {
+      ++it;
+      continue;
+    }
+    if (c.dirty) {
+      if (!top) {
+        ++it;
+        continue;
+      }
+      write_counter(it->first, c);
+    }
+    if (gapless && c.created_level > 0) evicted_series.insert(c.series->name);
+    it = counters.erase(it);
+  }
+  evict_at = std::max(kMaxCountersInMemory, 2 * counters.size());
 }
 
 void on_xact(XactEvent event, void*) {
@@ -958,7 +1068,7 @@ void on_xact(XactEvent event, void*) {
       return;
     }
     case XACT_EVENT_PRE_PREPARE: {
-      bool holds = false;
+      bool holds = !evicted_series.empty();
       for (auto& [key, c] : counters) holds = holds || (c.series->gapless && c.created_level > 0);
       if (holds)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1003,7 +1113,10 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
         counters_schema = dropped.back().schema;
         reset_catalog_cache();
       }
-      for (auto& [key, c] : dropped.back().counters) counters.insert_or_assign(key, std::move(c));
+      for (auto& [key, c] : dropped.back().counters) {
+        auto back = counters.insert_or_assign(key, std::move(c)).first;
+        back->second.key = &back->first;
+      }
       dropped.pop_back();
     }
     for (auto it = series_locks.begin(); it != series_locks.end();)
@@ -1417,10 +1530,11 @@ void alter_series(const AlterOptions& o) {
     fail(core::sqlstate::feature_not_supported, "seqguard_alter_series() needs seqguard 1.1, and this database has 1.0",
          {}, "Run ALTER EXTENSION seqguard UPDATE first.");
   // This transaction's own numbers of the series are in memory, keyed the old way.
-  for (auto& [key, c] : counters)
-    if (c.series->name == o.name && c.created_level > 0)
-      fail("55006", "cannot alter series \"" + o.name + "\" in a transaction that has allocated from it", {},
-           "Alter it in a transaction of its own.");
+  bool allocated = evicted_series.count(o.name) > 0;
+  for (auto& [key, c] : counters) allocated = allocated || (c.series->name == o.name && c.created_level > 0);
+  if (allocated)
+    fail("55006", "cannot alter series \"" + o.name + "\" in a transaction that has allocated from it", {},
+         "Alter it in a transaction of its own.");
   // Allocators hold the series' ShareLock until their transactions end: wait for them,
   // and keep new ones out until this one commits, so that nobody draws across the change.
   lock_object(LockSpace::series, lock_hash(o.name), ExclusiveLock);
