@@ -275,17 +275,11 @@ DirectSequence direct_sequence(Oid seq) {
 
 // --- discovery ---------------------------------------------------------------------
 
-// Candidate (table, column, sequence) triples. The privilege columns are the caller's:
-// this runs on a caller-role SPI connection.
+// Candidate (table, column, sequence) triples, with what the checks need of each. The
+// caller's privileges are checked in C (Discovery::Discovery), once per column found.
 constexpr const char* kUsesSql = R"SQL(
 SELECT c.oid, a.attnum::pg_catalog.int8, a.attname::pg_catalog.text, s.oid, n.nspname::pg_catalog.text,
-       a.attidentity OPERATOR(pg_catalog.<>) '',
-       pg_catalog.has_schema_privilege(n.oid, 'USAGE'),
-       pg_catalog.has_schema_privilege(n.oid, 'USAGE')
-         AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT'),
-       pg_catalog.has_schema_privilege(s.relnamespace, 'USAGE')
-         AND pg_catalog.has_sequence_privilege(s.oid, 'SELECT'),
-       pg_catalog.has_sequence_privilege(s.oid, 'UPDATE'),
+       a.attidentity OPERATOR(pg_catalog.<>) '', c.relnamespace, s.relnamespace,
        a.atttypid, u.adbin, c.relname::pg_catalog.text, c.relrowsecurity,
        sn.nspname::pg_catalog.text, s.relname::pg_catalog.text,
        q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcycle
@@ -346,7 +340,7 @@ class Discovery {
 Discovery::Discovery() {
   struct Raw {
     Use use;
-    bool seq_readable, seq_update;
+    Oid table_schema_oid, seq_schema_oid;
     Oid type;
     std::optional<std::string> adbin;
     std::string table, seq_schema, seq;
@@ -377,28 +371,51 @@ Discovery::Discovery() {
     r.use.sequence = *spi_.get_oid(i, 4);
     r.use.table_schema = *spi_.get_text(i, 5);
     r.use.identity = spi_.get_bool(i, 6).value_or(false);
-    r.use.visible = spi_.get_bool(i, 7).value_or(false);
-    r.use.column_readable = spi_.get_bool(i, 8).value_or(false);
-    r.seq_readable = spi_.get_bool(i, 9).value_or(false);
-    r.seq_update = spi_.get_bool(i, 10).value_or(false);
-    r.type = *spi_.get_oid(i, 11);
-    r.adbin = spi_.get_text(i, 12);
-    r.table = *spi_.get_text(i, 13);
-    r.row_security = spi_.get_bool(i, 14).value_or(true);
-    r.seq_schema = *spi_.get_text(i, 15);
-    r.seq = *spi_.get_text(i, 16);
-    r.start = *spi_.get_int8(i, 17);
-    r.increment = *spi_.get_int8(i, 18);
-    r.min = *spi_.get_int8(i, 19);
-    r.max = *spi_.get_int8(i, 20);
-    r.cycle = spi_.get_bool(i, 21).value_or(false);
+    r.table_schema_oid = *spi_.get_oid(i, 7);
+    r.seq_schema_oid = *spi_.get_oid(i, 8);
+    r.type = *spi_.get_oid(i, 9);
+    r.adbin = spi_.get_text(i, 10);
+    r.table = *spi_.get_text(i, 11);
+    r.row_security = spi_.get_bool(i, 12).value_or(true);
+    r.seq_schema = *spi_.get_text(i, 13);
+    r.seq = *spi_.get_text(i, 14);
+    r.start = *spi_.get_int8(i, 15);
+    r.increment = *spi_.get_int8(i, 16);
+    r.min = *spi_.get_int8(i, 17);
+    r.max = *spi_.get_int8(i, 18);
+    r.cycle = spi_.get_bool(i, 19).value_or(false);
     raw.push_back(std::move(r));
   }
   n = spi_.execute("SELECT inhrelid, inhparent FROM pg_catalog.pg_inherits", {}, Snap::transaction, true);
   for (uint64_t i = 0; i < n; i++) parents_.emplace(*spi_.get_oid(i, 1), *spi_.get_oid(i, 2));
 
+  Oid user = pg_call([] { return GetUserId(); });
+  std::map<Oid, bool> usage_of;
+  auto usage = [&](Oid nsp) {
+    auto it = usage_of.find(nsp);
+    if (it == usage_of.end()) {
+      bool ok = pg_call([&] {
+        return SearchSysCacheExists1(NAMESPACEOID, ObjectIdGetDatum(nsp)) &&
+               compat::namespace_aclcheck(nsp, user, ACL_USAGE) == ACLCHECK_OK;
+      });
+      it = usage_of.emplace(nsp, ok).first;
+    }
+    return it->second;
+  };
+  auto may = [&](Oid rel, AclMode mode, AttrNumber attnum) {
+    return pg_call([&] {
+      bool missing = false;
+      if (pg_class_aclcheck_ext(rel, user, mode, &missing) == ACLCHECK_OK) return true;
+      return !missing && attnum > 0 && pg_attribute_aclcheck_ext(rel, attnum, user, mode, &missing) == ACLCHECK_OK;
+    });
+  };
+
+  // A serial column is found twice, through OWNED BY and through its DEFAULT: its
+  // OWNED BY row first, so that its default's expression is not read at all.
+  std::stable_partition(raw.begin(), raw.end(), [](const Raw& r) { return !r.adbin; });
   std::set<std::tuple<Oid, AttrNumber, Oid>> seen;
   for (Raw& r : raw) {
+    if (r.adbin && seen.count(std::make_tuple(r.use.table, r.use.attnum, r.use.sequence)) > 0) continue;
     // A default that mentions the sequence without calling nextval() on it (currval(),
     // a regclass constant) does not draw from it.
     if (r.adbin && !default_calls_nextval(*r.adbin, r.use.sequence)) continue;
@@ -408,6 +425,12 @@ Discovery::Discovery() {
     r.use.base_type = base;
     if (!seen.emplace(r.use.table, r.use.attnum, r.use.sequence).second) continue;
     r.use.range = *range;
+    // The caller's privileges, as has_column_privilege() and has_sequence_privilege()
+    // answer them, a relation dropped since the query counting as no privilege. The
+    // table's privilege first: it is what callers usually have, and a column's privilege
+    // would read pg_attribute again, one index probe per column after a restore.
+    r.use.visible = usage(r.table_schema_oid);
+    r.use.column_readable = r.use.visible && may(r.use.table, ACL_SELECT, r.use.attnum);
     // Names and parameters come with the query: after a restore, looking each up in
     // the system caches would read the catalogs again, one index probe per name.
     // Without relrowsecurity no policy applies to anyone (check_enable_rls says so
@@ -417,8 +440,8 @@ Discovery::Discovery() {
     if (sequences_.find(r.use.sequence) == sequences_.end()) {
       SequenceInfo info;
       info.name = quote_qualified(r.seq_schema, r.seq);
-      info.readable = r.seq_readable;
-      info.may_update = r.seq_update;
+      info.readable = usage(r.seq_schema_oid) && may(r.use.sequence, ACL_SELECT, InvalidAttrNumber);
+      info.may_update = may(r.use.sequence, ACL_UPDATE, InvalidAttrNumber);
       info.start = r.start;
       info.increment = r.increment;
       info.min = r.min;
@@ -440,8 +463,8 @@ Discovery::Discovery() {
       if (by_table.count(std::make_tuple(u.sequence, u.column, ancestor)) > 0) u.folded = true;
   }
   std::sort(uses.begin(), uses.end(), [this](const Use& a, const Use& b) {
-    return std::make_tuple(a.table_name, a.attnum, sequences_.at(a.sequence).name) <
-           std::make_tuple(b.table_name, b.attnum, sequences_.at(b.sequence).name);
+    return std::tie(a.table_name, a.attnum, sequences_.at(a.sequence).name) <
+           std::tie(b.table_name, b.attnum, sequences_.at(b.sequence).name);
   });
 }
 
