@@ -10,9 +10,9 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$BENCH_DB" "$@"; }
 
 # Runs one statement as its own transaction and prints the wall time psql measured
 # (statement and commit; no connection set-up) in milliseconds.
-time_sql() {
+time_sql() {  # sql [role to run it as]
   local out
-  out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$BENCH_DB" -c '\timing on' -c "$1" 2>&1) \
+  out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$BENCH_DB" -c "SET ROLE ${2:-NONE}" -c '\timing on' -c "$1" 2>&1) \
     || { printf '%s\n' "$out" >&2; return 1; }
   sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | tail -n 1
 }
@@ -82,6 +82,13 @@ mmm() {  # key [scale]
   local s=${2:-1}
   printf '%s (%s..%s)' "$(num "$(calc 'a * b' "$m" "$s" '%.6g')")" \
     "$(num "$(calc 'a * b' "$lo" "$s" '%.6g')")" "$(num "$(calc 'a * b' "$hi" "$s" '%.6g')")"
+}
+
+# The smaller of two numbers; "" (none yet) gives way, "-" (missing) wins.
+min_of() {  # a b
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    if (a == "-" || b == "-") print "-"; else if (a == "") print b; else if (b == "") print a;
+    else print (a + 0 <= b + 0) ? a : b }'
 }
 
 # PASS when "a op b" holds for two numbers, MISS when not, "n/a" when one is missing.

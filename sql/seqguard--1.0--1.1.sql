@@ -272,7 +272,9 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 -- computed only when someone waits.
 CREATE VIEW seqguard_waits AS
 WITH locks AS MATERIALIZED (
-    SELECT l.objsubid::pg_catalog.int4 AS space,
+    SELECT CASE WHEN l.objsubid OPERATOR(pg_catalog.=) 21252::pg_catalog.int2 THEN 21250
+                ELSE l.objsubid::pg_catalog.int4 END AS space,
+           l.objsubid::pg_catalog.int4 AS lockspace,
            (l.classid::pg_catalog.int8 OPERATOR(pg_catalog.<<) 32)
                OPERATOR(pg_catalog.|) l.objid::pg_catalog.int8 AS key,
            l.pid, l.granted, l.waitstart
@@ -281,10 +283,11 @@ WITH locks AS MATERIALIZED (
        AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
                                                WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
        AND (l.objsubid OPERATOR(pg_catalog.=) 21249::pg_catalog.int2
-            OR l.objsubid OPERATOR(pg_catalog.=) 21250::pg_catalog.int2)
+            OR l.objsubid OPERATOR(pg_catalog.=) 21250::pg_catalog.int2
+            OR l.objsubid OPERATOR(pg_catalog.=) 21252::pg_catalog.int2)
 ),
 waits AS MATERIALIZED (
-    SELECT w.space, w.key, w.pid, w.waitstart FROM locks w WHERE NOT w.granted
+    SELECT w.space, w.lockspace, w.key, w.pid, w.waitstart FROM locks w WHERE NOT w.granted
 ),
 -- Names to try. A counter is named from its committed row, or, when it has none yet
 -- (its first number, in a new period or scope, is not committed until its transaction
@@ -317,8 +320,8 @@ candidates AS (
 -- than sorting every counter to remove them, so only the few that match are made unique.
 -- A gapless counter in use is locked through its row of seqguard.counters (as SELECT
 -- ... FOR UPDATE locks one): the first session in line holds the row's tuple lock and
--- waits for the holder's transaction, the others queue on the tuple lock. Either way the
--- tuple names the row, and the row's xmax the transaction that holds it.
+-- waits for the holder's transaction, the others wait for their place in line (21252
+-- above). The tuple names the row, and the row's xmax the transaction that holds it.
 row_waits AS MATERIALIZED (
     SELECT t.pid, pg_catalog.format('(%s,%s)', t.page, t.tuple)::pg_catalog.tid AS ctid,
            COALESCE(x.waitstart, t.waitstart) AS waitstart
@@ -359,7 +362,7 @@ SELECT w.pid AS waiter_pid,
            pg_catalog.min((SELECT a.xact_start FROM pg_catalog.pg_stat_activity a
                             WHERE a.pid OPERATOR(pg_catalog.=) g.pid)) AS xact_start
       FROM locks g
-     WHERE g.granted AND g.space OPERATOR(pg_catalog.=) w.space AND g.key OPERATOR(pg_catalog.=) w.key
+     WHERE g.granted AND g.lockspace OPERATOR(pg_catalog.=) w.lockspace AND g.key OPERATOR(pg_catalog.=) w.key
        AND g.pid OPERATOR(pg_catalog.<>) w.pid
   ) h
 UNION ALL

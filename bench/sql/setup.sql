@@ -3,6 +3,10 @@
 
 CREATE EXTENSION seqguard;
 
+-- A role that may allocate from the series measured with 1.1's features, so that those
+-- runs pay the allocation privilege check a granted role pays (the cluster is scratch).
+CREATE ROLE bench_allocator;
+
 -- Formatting a sequence value in SQL. lpad(n::text, 6, '0') truncates 1234567 to
 -- 123456 (a duplicate waiting to happen), and to_char(n, 'FM000000') prints ######.
 -- 13 optional and 6 zero digit positions pad to 6 digits and widen to all 19 digits of

@@ -700,45 +700,67 @@ std::string Template::render(int64_t value, std::string_view scope, const Date& 
 }
 
 void Template::render_to(std::string& out, int64_t value, std::string_view scope, const Date& at) const {
-  for (const Part& p : parts_) {
-    switch (p.kind) {
-      case Kind::literal:
-        out.append(p.text);
-        break;
-      case Kind::seq:
-        append_seq(out, value, p.width);
-        break;
-      case Kind::year4:
-        append_4(out, at.year);
-        break;
-      case Kind::year2:
-        append_2(out, (at.year % 100 + 100) % 100);
-        break;
-      case Kind::month:
-        append_2(out, at.month);
-        break;
-      case Kind::day:
-        append_2(out, at.day);
-        break;
-      case Kind::fiscal_year:
-        append_fiscal(out, fiscal_start_year(at, p.width), p.width);
-        break;
-      case Kind::iso_year4:
-        append_4(out, iso_week(at).year);
-        break;
-      case Kind::iso_year2:
-        append_2(out, iso_week(at).year % 100);
-        break;
-      case Kind::iso_week:
-        append_2(out, iso_week(at).week);
-        break;
-      case Kind::day_of_year:
-        append_3(out, day_of_year(at));
-        break;
-      case Kind::scope:
-        out.append(scope);
-        break;
+  if (rendered_.at.year != at.year || rendered_.at.month != at.month || rendered_.at.day != at.day) {
+    rendered_.at = Date{0, 0, 0};  // stays invalid if rendering throws halfway
+    rendered_.chunks.assign(1, std::string());
+    for (const Part& p : parts_) {
+      if (p.kind == Kind::seq || p.kind == Kind::scope) {
+        rendered_.chunks.emplace_back();
+      } else {
+        render_date_part(rendered_.chunks.back(), p, at);
+      }
     }
+    rendered_.at = at;
+  }
+  std::size_t k = 0;
+  out.append(rendered_.chunks[k]);
+  for (const Part& p : parts_) {
+    if (p.kind == Kind::seq) {
+      append_seq(out, value, p.width);
+    } else if (p.kind == Kind::scope) {
+      out.append(scope);
+    } else {
+      continue;
+    }
+    out.append(rendered_.chunks[++k]);
+  }
+}
+
+void Template::render_date_part(std::string& out, const Part& p, const Date& at) const {
+  switch (p.kind) {
+    case Kind::literal:
+      out.append(p.text);
+      break;
+    case Kind::year4:
+      append_4(out, at.year);
+      break;
+    case Kind::year2:
+      append_2(out, (at.year % 100 + 100) % 100);
+      break;
+    case Kind::month:
+      append_2(out, at.month);
+      break;
+    case Kind::day:
+      append_2(out, at.day);
+      break;
+    case Kind::fiscal_year:
+      append_fiscal(out, fiscal_start_year(at, p.width), p.width);
+      break;
+    case Kind::iso_year4:
+      append_4(out, iso_week(at).year);
+      break;
+    case Kind::iso_year2:
+      append_2(out, iso_week(at).year % 100);
+      break;
+    case Kind::iso_week:
+      append_2(out, iso_week(at).week);
+      break;
+    case Kind::day_of_year:
+      append_3(out, day_of_year(at));
+      break;
+    case Kind::seq:
+    case Kind::scope:
+      break;  // per ID, see render_to
   }
 }
 

@@ -131,25 +131,28 @@ void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* null
   });
 }
 
-bool lock_row(const Table& t, const ItemPointerData* tid) {
+Locked lock_row(const Table& t, const ItemPointerData* tid, bool wait) {
   Relation rel = t.rel();
-  bool locked = false;
+  Locked locked = Locked::moved;
   pg_try([&] {
     HeapTupleData tuple;
     tuple.t_self = *tid;
     Buffer buffer;
     TM_FailureData tmfd;
-    TM_Result r = heap_lock_tuple(rel, &tuple, GetCurrentCommandId(true), LockTupleExclusive, LockWaitBlock,
-                                  false, &buffer, &tmfd);
+    TM_Result r = heap_lock_tuple(rel, &tuple, GetCurrentCommandId(true), LockTupleExclusive,
+                                  wait ? LockWaitBlock : LockWaitSkip, false, &buffer, &tmfd);
     ReleaseBuffer(buffer);
     switch (r) {
       case TM_Ok:
       case TM_SelfModified:  // this transaction changed it: it is ours already
-        locked = true;
+        locked = Locked::yes;
         break;
       case TM_Updated:
       case TM_Deleted:
-        locked = false;
+        locked = Locked::moved;
+        break;
+      case TM_WouldBlock:
+        locked = Locked::busy;
         break;
       default:
         elog(ERROR, "unexpected result %d locking a row of %s", (int)r, RelationGetRelationName(rel));

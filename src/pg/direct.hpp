@@ -61,11 +61,13 @@ void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* null
 
 // Locks the row version at `tid` as SELECT ... FOR UPDATE does, waiting (on the
 // holder's transaction, with deadlock detection and lock_timeout) for a transaction
-// that holds it. Returns false when that version is no longer the row's latest (another
+// that holds it. Returns `moved` when that version is no longer the row's latest (another
 // transaction updated or deleted it meanwhile): look the row up again. The lock lives in
 // the row, not in the shared lock table, so a transaction may hold any number of them;
 // a savepoint rollback releases the ones it took.
-bool lock_row(const Table& t, const ItemPointerData* tid);
+enum class Locked { yes, moved, busy };
+// With `wait` false it never sleeps: `busy` when another transaction holds the row.
+Locked lock_row(const Table& t, const ItemPointerData* tid, bool wait = true);
 void remove(const Table& t, const ItemPointerData* tid);
 
 }  // namespace seqguard::pg::direct

@@ -21,6 +21,9 @@ enum class LockSpace : uint16_t {
   // gapless counter in use is locked through its row, not here.
   counter = 0x5302,
   idem_key = 0x5303, // ExclusiveLock: one writer per idempotency key
+  // ExclusiveLock: the place in line for a gapless counter whose row another transaction
+  // holds; see lock_counter_row. Not `counter`: the holder takes that one at commit.
+  counter_queue = 0x5304,
 };
 
 uint64_t lock_hash(std::string_view a, std::string_view b = {}, std::string_view c = {}) noexcept;

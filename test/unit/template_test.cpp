@@ -118,6 +118,26 @@ TEST(TemplateRender, RenderToAppends) {
   EXPECT_EQ(t.render(3, "", {2026, 1, 1}), "ASM-2026-003");
 }
 
+// One Template renders the text around {seq} and {scope} once per date and reuses it:
+// every date, in any order, must still print as a Template parsed afresh prints it.
+TEST(TemplateRender, ReusedTemplateFollowsEveryDateChange) {
+  const char* const sources[] = {"INV/{YY}{MM}/{scope}/{seq:5}", "L{IY}{IW}-{seq:4}-{DDD}",
+                                 "{FY:4}/{seq}/{YYYY}-{MM}-{DD}", "{scope}{seq:2}{scope}", "N-{seq}"};
+  const Date dates[] = {{2026, 12, 31}, {2027, 1, 1}, {2026, 12, 31}, {2020, 12, 28}, {2021, 1, 3},
+                        {2024, 2, 29},  {2024, 3, 1}, {2025, 3, 31},  {2025, 4, 1},  {2025, 4, 1}};
+  for (const char* src : sources) {
+    const Template reused = Template::parse(src);
+    int64_t v = 0;
+    for (const Date& d : dates) {
+      for (const char* scope : {"EU", "", "APAC"}) {
+        ++v;
+        EXPECT_EQ(reused.render(v, scope, d), Template::parse(src).render(v, scope, d))
+            << src << " on " << d.year << "-" << d.month << "-" << d.day << " scope " << scope;
+      }
+    }
+  }
+}
+
 // --- structure and accessors -------------------------------------------------------------
 
 TEST(TemplateParse, PartsAreCompiledAndLiteralsMerged) {

@@ -131,6 +131,17 @@ class Template {
   Period period_ = Period::none;
   Period rule_period_ = Period::none;
   int fiscal_month_ = 0;
+
+  // Everything but {seq} and {scope} prints the same for every ID of one date, and a
+  // bulk insert renders a million IDs of one date: the text around them is rendered
+  // once per date and reused. Mutable because rendering is logically const; a
+  // Template is used from one thread (a backend) at a time.
+  struct Rendered {
+    Date at{0, 0, 0};                 // no valid date: nothing rendered yet
+    std::vector<std::string> chunks;  // before, between and after the {seq}/{scope} parts
+  };
+  mutable Rendered rendered_;
+  void render_date_part(std::string& out, const Part& p, const Date& at) const;
 };
 
 // Calendar facts the tokens print. ISO 8601 weeks start on Monday; week 1 is the one
