@@ -41,6 +41,7 @@ extern "C" {
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xlog.h"
 #include "catalog/pg_inherits.h"
 #include "executor/tuptable.h"
 #include "nodes/nodeFuncs.h"
@@ -181,7 +182,10 @@ std::optional<core::ValueRange> integer_range(Oid base) {
 // Larger tables go through SQL: the planner reads their maximum from an index.
 constexpr BlockNumber kDirectScanBlocks = 8;
 
+// Also what the planner refuses: an unlogged relation on a standby (its statement fails
+// there with "cannot access temporary or unlogged relations during recovery").
 bool may_select(Relation rel, AttrNumber attnum) {
+  if (!RelationIsPermanent(rel) && RecoveryInProgress()) return false;
   Oid user = GetUserId();
   Oid rel_id = RelationGetRelid(rel);
   if (compat::namespace_aclcheck(rel->rd_rel->relnamespace, user, ACL_USAGE) != ACLCHECK_OK) return false;
@@ -322,9 +326,6 @@ class Discovery {
   SequenceInfo& sequence(Oid seq);
   // MAX(column) (MIN when !ascending) through the table and all its descendants.
   std::optional<int64_t> extreme(const Use& u, bool ascending);
-  // Loads the state of u's sequence and u's extreme with one statement, when neither is
-  // known yet and both may be read; sequence() and extreme() then answer from memory.
-  void load_together(const Use& u);
   bool descends_from(Oid rel, Oid ancestor) const;
   std::set<Oid> ancestors(Oid rel) const;
   // The caller-role SPI connection everything here reads (and moves sequences) with.
@@ -496,34 +497,6 @@ SequenceInfo& Discovery::sequence(Oid seq) {
   }
   info.loaded = true;
   return info;
-}
-
-void Discovery::load_together(const Use& u) {
-  SequenceInfo& info = sequences_.at(u.sequence);
-  if (info.loaded || !info.readable || !u.column_readable || u.rows_hidden) return;
-  auto key = std::make_tuple(u.table, u.attnum, info.ascending);
-  if (extremes_.find(key) != extremes_.end()) return;
-  // Both read without a statement when they can; when the sequence cannot, one
-  // statement reads both, since after a restore every statement is parsed and planned
-  // on its own, so two per column would cost twice what one does.
-  DirectSequence d = direct_sequence(u.sequence);
-  if (d.read) {
-    info.state = info.snapshot(d.last_value, d.is_called);
-    info.loaded = true;
-    return;
-  }
-  // The subquery's column is qualified by its table's alias: a column named like one of
-  // the sequence's (last_value) must not resolve to the sequence.
-  std::string sql = std::string("SELECT s.last_value, s.is_called, (SELECT pg_catalog.") +
-                    (info.ascending ? "max(" : "min(") + "t." + quote_ident(u.column) +
-                    ")::pg_catalog.int8 FROM " + u.table_name + " t) FROM " + info.name + " s";
-  spi_.execute_dynamic(sql, true);
-  int64_t last_value = spi_.get_int8(0, 1).value_or(0);
-  bool is_called = spi_.get_bool(0, 2).value_or(false);
-  std::optional<int64_t> extreme = spi_.get_int8(0, 3);
-  info.state = info.snapshot(last_value, is_called);
-  info.loaded = true;
-  extremes_.emplace(key, extreme);
 }
 
 std::optional<int64_t> Discovery::extreme(const Use& u, bool ascending) {
@@ -831,7 +804,6 @@ std::vector<DriftRow> check_drift(const std::optional<std::string>& schema_name)
   for (const Use& u : disc.uses) {
     if (!u.visible || u.folded) continue;
     if (schema_name && u.table_schema != *schema_name) continue;
-    disc.load_together(u);
     SequenceInfo& info = disc.sequence(u.sequence);
     core::DriftInput in;
     in.sequence = info.state;
