@@ -38,10 +38,15 @@
 #include "pg/spi.hpp"
 
 extern "C" {
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xlog.h"
 #include "catalog/pg_inherits.h"
-#include "catalog/pg_sequence.h"
+#include "executor/tuptable.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/primnodes.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/rls.h"
@@ -66,6 +71,7 @@ struct Use {
   bool column_readable;  // SELECT on the column (or the table), and visible
   bool rows_hidden;      // row-level security applies to the caller on this table
   core::ValueRange range;
+  Oid base_type;         // INT2OID, INT4OID or INT8OID
   bool folded = false;   // covered by the same column of an ancestor
 
   std::string label() const;
@@ -76,12 +82,23 @@ struct SequenceInfo {
   bool readable;     // SELECT on it and USAGE on its schema
   bool may_update;   // UPDATE on it (setval)
   bool ascending;
+  int64_t start, increment, min, max;  // pg_sequence, as discovery read it
+  bool cycle;
   bool loaded = false;
+
+  core::SequenceSnapshot snapshot(int64_t last_value, bool is_called) const {
+    return core::SequenceSnapshot{last_value, is_called, start, increment, min, max, cycle};
+  }
   std::optional<core::SequenceSnapshot> state;  // only when readable
 };
 
 std::string quote_ident(const std::string& name) {
   const char* q = pg_call([&] { return quote_identifier(name.c_str()); });
+  return q;
+}
+
+std::string quote_qualified(const std::string& schema, const std::string& name) {
+  const char* q = pg_call([&] { return quote_qualified_identifier(schema.c_str(), name.c_str()); });
   return q;
 }
 
@@ -137,8 +154,7 @@ bool rls_hides_rows(Oid table) {
   return pg_call([&] { return check_enable_rls(table, InvalidOid, true) == RLS_ENABLED; });
 }
 
-std::optional<core::ValueRange> integer_range(Oid type) {
-  Oid base = pg_call([&] { return getBaseType(type); });
+std::optional<core::ValueRange> integer_range(Oid base) {
   switch (base) {
     case INT2OID:
       return core::int2_range;
@@ -151,20 +167,126 @@ std::optional<core::ValueRange> integer_range(Oid type) {
   }
 }
 
+// --- reads without a statement -----------------------------------------------------
+
+// After a restore a check reads thousands of sequences and of tables of a few rows.
+// Parsing, planning and starting an executor for each costs several times what reading
+// them costs (and the minimum/maximum optimisation plans each aggregate twice), so
+// these read the same tuples a SeqScan of that SELECT would, through the table access
+// method, with the statement's snapshot, under the same AccessShareLock (kept to the end
+// of the transaction, as a statement's is) and after the same privilege checks, made
+// again here since discovery read them. They answer std::nullopt for anything they are
+// not sure to read as the statement would: the caller then runs the statement, which
+// behaves (and fails) exactly as it always did.
+
+// Larger tables go through SQL: the planner reads their maximum from an index.
+constexpr BlockNumber kDirectScanBlocks = 8;
+
+// Also what the planner refuses: an unlogged relation on a standby (its statement fails
+// there with "cannot access temporary or unlogged relations during recovery").
+bool may_select(Relation rel, AttrNumber attnum) {
+  if (!RelationIsPermanent(rel) && RecoveryInProgress()) return false;
+  Oid user = GetUserId();
+  Oid rel_id = RelationGetRelid(rel);
+  if (compat::namespace_aclcheck(rel->rd_rel->relnamespace, user, ACL_USAGE) != ACLCHECK_OK) return false;
+  if (pg_class_aclcheck(rel_id, user, ACL_SELECT) == ACLCHECK_OK) return true;
+  return attnum > 0 && pg_attribute_aclcheck(rel_id, attnum, user, ACL_SELECT) == ACLCHECK_OK;
+}
+
+struct DirectExtreme {
+  bool read;  // false: run the statement instead
+  bool found;
+  int64_t value;
+};
+
+// MAX(column) (MIN when !ascending) of a plain table without descendants, of at most
+// kDirectScanBlocks pages, that the caller may read whole (no row-level security).
+std::optional<std::optional<int64_t>> direct_extreme(Oid table, AttrNumber attnum, Oid base_type, bool ascending) {
+  DirectExtreme r{false, false, 0};
+  pg_try([&] {
+    if (!ActiveSnapshotSet()) return;
+    Relation rel = try_table_open(table, AccessShareLock);
+    if (rel == nullptr) return;
+    TupleDesc desc = RelationGetDescr(rel);
+    if (rel->rd_rel->relkind == RELKIND_RELATION && attnum > 0 && attnum <= desc->natts &&
+        !TupleDescAttr(desc, attnum - 1)->attisdropped && !has_subclass(table) &&
+        RelationGetNumberOfBlocks(rel) <= kDirectScanBlocks && may_select(rel, attnum) &&
+        check_enable_rls(table, InvalidOid, true) != RLS_ENABLED) {
+      TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+      TupleTableSlot* slot = table_slot_create(rel, nullptr);
+      while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        CHECK_FOR_INTERRUPTS();
+        bool isnull;
+        Datum d = slot_getattr(slot, attnum, &isnull);
+        if (isnull) continue;
+        int64_t v = base_type == INT2OID   ? DatumGetInt16(d)
+                    : base_type == INT4OID ? DatumGetInt32(d)
+                                           : DatumGetInt64(d);
+        if (!r.found || (ascending ? v > r.value : v < r.value)) r.value = v;
+        r.found = true;
+      }
+      ExecDropSingleTupleTableSlot(slot);
+      table_endscan(scan);
+      r.read = true;
+    }
+    table_close(rel, NoLock);
+  });
+  if (!r.read) return std::nullopt;
+  return r.found ? std::optional<int64_t>(r.value) : std::nullopt;
+}
+
+struct DirectSequence {
+  bool read;
+  int64_t last_value;
+  bool is_called;
+};
+
+// last_value and is_called, as SELECT last_value, is_called FROM the sequence reads them.
+DirectSequence direct_sequence(Oid seq) {
+  DirectSequence r{false, 0, false};
+  pg_try([&] {
+    if (!ActiveSnapshotSet()) return;
+    Relation rel = try_relation_open(seq, AccessShareLock);
+    if (rel == nullptr) return;
+    TupleDesc desc = RelationGetDescr(rel);
+    AttrNumber last = InvalidAttrNumber, called = InvalidAttrNumber;
+    for (int i = 0; i < desc->natts; i++) {
+      const char* name = NameStr(TupleDescAttr(desc, i)->attname);
+      if (strcmp(name, "last_value") == 0 && TupleDescAttr(desc, i)->atttypid == INT8OID) last = (AttrNumber)(i + 1);
+      if (strcmp(name, "is_called") == 0 && TupleDescAttr(desc, i)->atttypid == BOOLOID) called = (AttrNumber)(i + 1);
+    }
+    if (rel->rd_rel->relkind == RELKIND_SEQUENCE && last != InvalidAttrNumber && called != InvalidAttrNumber &&
+        may_select(rel, InvalidAttrNumber)) {
+      TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+      TupleTableSlot* slot = table_slot_create(rel, nullptr);
+      if (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        bool null_last, null_called;
+        Datum l = slot_getattr(slot, last, &null_last);
+        Datum c = slot_getattr(slot, called, &null_called);
+        if (!null_last && !null_called) {
+          r.last_value = DatumGetInt64(l);
+          r.is_called = DatumGetBool(c);
+          r.read = true;
+        }
+      }
+      ExecDropSingleTupleTableSlot(slot);
+      table_endscan(scan);
+    }
+    relation_close(rel, NoLock);
+  });
+  return r;
+}
+
 // --- discovery ---------------------------------------------------------------------
 
-// Candidate (table, column, sequence) triples. The privilege columns are the caller's:
-// this runs on a caller-role SPI connection.
+// Candidate (table, column, sequence) triples, with what the checks need of each. The
+// caller's privileges are checked in C (Discovery::Discovery), once per column found.
 constexpr const char* kUsesSql = R"SQL(
 SELECT c.oid, a.attnum::pg_catalog.int8, a.attname::pg_catalog.text, s.oid, n.nspname::pg_catalog.text,
-       a.attidentity OPERATOR(pg_catalog.<>) '',
-       pg_catalog.has_schema_privilege(n.oid, 'USAGE'),
-       pg_catalog.has_schema_privilege(n.oid, 'USAGE')
-         AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT'),
-       pg_catalog.has_schema_privilege(s.relnamespace, 'USAGE')
-         AND pg_catalog.has_sequence_privilege(s.oid, 'SELECT'),
-       pg_catalog.has_sequence_privilege(s.oid, 'UPDATE'),
-       a.atttypid, u.adbin
+       a.attidentity OPERATOR(pg_catalog.<>) '', c.relnamespace, s.relnamespace,
+       a.atttypid, u.adbin, c.relname::pg_catalog.text, c.relrowsecurity,
+       sn.nspname::pg_catalog.text, s.relname::pg_catalog.text,
+       q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcycle
   FROM (SELECT d.refobjid AS tbl, d.refobjsubid AS attnum, d.objid AS seq, NULL::pg_catalog.text AS adbin
           FROM pg_catalog.pg_depend d
          WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -181,6 +303,8 @@ SELECT c.oid, a.attnum::pg_catalog.int8, a.attname::pg_catalog.text, s.oid, n.ns
            AND d.deptype OPERATOR(pg_catalog.=) 'n') u
   JOIN pg_catalog.pg_class s
     ON s.oid OPERATOR(pg_catalog.=) u.seq AND s.relkind OPERATOR(pg_catalog.=) 'S'
+  JOIN pg_catalog.pg_namespace sn ON sn.oid OPERATOR(pg_catalog.=) s.relnamespace
+  JOIN pg_catalog.pg_sequence q ON q.seqrelid OPERATOR(pg_catalog.=) s.oid
   JOIN pg_catalog.pg_class c
     ON c.oid OPERATOR(pg_catalog.=) u.tbl
    AND (c.relkind OPERATOR(pg_catalog.=) 'r' OR c.relkind OPERATOR(pg_catalog.=) 'p')
@@ -202,9 +326,6 @@ class Discovery {
   SequenceInfo& sequence(Oid seq);
   // MAX(column) (MIN when !ascending) through the table and all its descendants.
   std::optional<int64_t> extreme(const Use& u, bool ascending);
-  // Loads the state of u's sequence and u's extreme with one statement, when neither is
-  // known yet and both may be read; sequence() and extreme() then answer from memory.
-  void load_together(const Use& u);
   bool descends_from(Oid rel, Oid ancestor) const;
   std::set<Oid> ancestors(Oid rel) const;
   // The caller-role SPI connection everything here reads (and moves sequences) with.
@@ -220,9 +341,13 @@ class Discovery {
 Discovery::Discovery() {
   struct Raw {
     Use use;
-    bool seq_readable, seq_update;
+    Oid table_schema_oid, seq_schema_oid;
     Oid type;
     std::optional<std::string> adbin;
+    std::string table, seq_schema, seq;
+    bool row_security;
+    int64_t start, increment, min, max;
+    bool cycle;
   };
   std::vector<Raw> raw;
   uint64_t n;
@@ -247,43 +372,84 @@ Discovery::Discovery() {
     r.use.sequence = *spi_.get_oid(i, 4);
     r.use.table_schema = *spi_.get_text(i, 5);
     r.use.identity = spi_.get_bool(i, 6).value_or(false);
-    r.use.visible = spi_.get_bool(i, 7).value_or(false);
-    r.use.column_readable = spi_.get_bool(i, 8).value_or(false);
-    r.seq_readable = spi_.get_bool(i, 9).value_or(false);
-    r.seq_update = spi_.get_bool(i, 10).value_or(false);
-    r.type = *spi_.get_oid(i, 11);
-    r.adbin = spi_.get_text(i, 12);
+    r.table_schema_oid = *spi_.get_oid(i, 7);
+    r.seq_schema_oid = *spi_.get_oid(i, 8);
+    r.type = *spi_.get_oid(i, 9);
+    r.adbin = spi_.get_text(i, 10);
+    r.table = *spi_.get_text(i, 11);
+    r.row_security = spi_.get_bool(i, 12).value_or(true);
+    r.seq_schema = *spi_.get_text(i, 13);
+    r.seq = *spi_.get_text(i, 14);
+    r.start = *spi_.get_int8(i, 15);
+    r.increment = *spi_.get_int8(i, 16);
+    r.min = *spi_.get_int8(i, 17);
+    r.max = *spi_.get_int8(i, 18);
+    r.cycle = spi_.get_bool(i, 19).value_or(false);
     raw.push_back(std::move(r));
   }
   n = spi_.execute("SELECT inhrelid, inhparent FROM pg_catalog.pg_inherits", {}, Snap::transaction, true);
   for (uint64_t i = 0; i < n; i++) parents_.emplace(*spi_.get_oid(i, 1), *spi_.get_oid(i, 2));
 
+  Oid user = pg_call([] { return GetUserId(); });
+  std::map<Oid, bool> usage_of;
+  auto usage = [&](Oid nsp) {
+    auto it = usage_of.find(nsp);
+    if (it == usage_of.end()) {
+      bool ok = pg_call([&] {
+        return SearchSysCacheExists1(NAMESPACEOID, ObjectIdGetDatum(nsp)) &&
+               compat::namespace_aclcheck(nsp, user, ACL_USAGE) == ACLCHECK_OK;
+      });
+      it = usage_of.emplace(nsp, ok).first;
+    }
+    return it->second;
+  };
+  auto may = [&](Oid rel, AclMode mode, AttrNumber attnum) {
+    return pg_call([&] {
+      bool missing = false;
+      if (pg_class_aclcheck_ext(rel, user, mode, &missing) == ACLCHECK_OK) return true;
+      return !missing && attnum > 0 && pg_attribute_aclcheck_ext(rel, attnum, user, mode, &missing) == ACLCHECK_OK;
+    });
+  };
+
+  // A serial column is found twice, through OWNED BY and through its DEFAULT: its
+  // OWNED BY row first, so that its default's expression is not read at all.
+  std::stable_partition(raw.begin(), raw.end(), [](const Raw& r) { return !r.adbin; });
   std::set<std::tuple<Oid, AttrNumber, Oid>> seen;
   for (Raw& r : raw) {
+    if (r.adbin && seen.count(std::make_tuple(r.use.table, r.use.attnum, r.use.sequence)) > 0) continue;
     // A default that mentions the sequence without calling nextval() on it (currval(),
     // a regclass constant) does not draw from it.
     if (r.adbin && !default_calls_nextval(*r.adbin, r.use.sequence)) continue;
-    std::optional<core::ValueRange> range = integer_range(r.type);
+    Oid base = pg_call([&] { return getBaseType(r.type); });
+    std::optional<core::ValueRange> range = integer_range(base);
     if (!range) continue;
+    r.use.base_type = base;
     if (!seen.emplace(r.use.table, r.use.attnum, r.use.sequence).second) continue;
     r.use.range = *range;
-    r.use.rows_hidden = rls_hides_rows(r.use.table);
-    r.use.table_name = qualified_name(r.use.table);
+    // The caller's privileges, as has_column_privilege() and has_sequence_privilege()
+    // answer them, a relation dropped since the query counting as no privilege. The
+    // table's privilege first: it is what callers usually have, and a column's privilege
+    // would read pg_attribute again, one index probe per column after a restore.
+    r.use.visible = usage(r.table_schema_oid);
+    r.use.column_readable = r.use.visible && may(r.use.table, ACL_SELECT, r.use.attnum);
+    // Names and parameters come with the query: after a restore, looking each up in
+    // the system caches would read the catalogs again, one index probe per name.
+    // Without relrowsecurity no policy applies to anyone (check_enable_rls says so
+    // first).
+    r.use.rows_hidden = r.row_security && rls_hides_rows(r.use.table);
+    r.use.table_name = quote_qualified(r.use.table_schema, r.table);
     if (sequences_.find(r.use.sequence) == sequences_.end()) {
       SequenceInfo info;
-      info.name = qualified_name(r.use.sequence);
-      info.readable = r.seq_readable;
-      info.may_update = r.seq_update;
-      Oid seq = r.use.sequence;
-      int64_t increment = pg_call([&] {
-        HeapTuple tup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(seq));
-        if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for sequence %u", seq);
-        int64_t inc = ((Form_pg_sequence)GETSTRUCT(tup))->seqincrement;
-        ReleaseSysCache(tup);
-        return inc;
-      });
-      info.ascending = increment > 0;
-      sequences_.emplace(seq, std::move(info));
+      info.name = quote_qualified(r.seq_schema, r.seq);
+      info.readable = usage(r.seq_schema_oid) && may(r.use.sequence, ACL_SELECT, InvalidAttrNumber);
+      info.may_update = may(r.use.sequence, ACL_UPDATE, InvalidAttrNumber);
+      info.start = r.start;
+      info.increment = r.increment;
+      info.min = r.min;
+      info.max = r.max;
+      info.cycle = r.cycle;
+      info.ascending = r.increment > 0;
+      sequences_.emplace(r.use.sequence, std::move(info));
     }
     uses.push_back(std::move(r.use));
   }
@@ -298,8 +464,8 @@ Discovery::Discovery() {
       if (by_table.count(std::make_tuple(u.sequence, u.column, ancestor)) > 0) u.folded = true;
   }
   std::sort(uses.begin(), uses.end(), [this](const Use& a, const Use& b) {
-    return std::make_tuple(a.table_name, a.attnum, sequences_.at(a.sequence).name) <
-           std::make_tuple(b.table_name, b.attnum, sequences_.at(b.sequence).name);
+    return std::tie(a.table_name, a.attnum, sequences_.at(a.sequence).name) <
+           std::tie(b.table_name, b.attnum, sequences_.at(b.sequence).name);
   });
 }
 
@@ -322,56 +488,26 @@ bool Discovery::descends_from(Oid rel, Oid ancestor) const { return ancestors(re
 SequenceInfo& Discovery::sequence(Oid seq) {
   SequenceInfo& info = sequences_.at(seq);
   if (!info.loaded && info.readable) {
-    SequenceState st = read_sequence(spi_, seq);
-    bool cycle = pg_call([&] {
-      HeapTuple tup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(seq));
-      if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for sequence %u", seq);
-      bool c = ((Form_pg_sequence)GETSTRUCT(tup))->seqcycle;
-      ReleaseSysCache(tup);
-      return c;
-    });
-    info.state = core::SequenceSnapshot{st.last_value, st.is_called, st.start, st.increment, st.min, st.max, cycle};
+    DirectSequence d = direct_sequence(seq);
+    if (!d.read) {
+      SequenceState st = read_sequence(spi_, seq);
+      d = DirectSequence{true, st.last_value, st.is_called};
+    }
+    info.state = info.snapshot(d.last_value, d.is_called);
   }
   info.loaded = true;
   return info;
-}
-
-void Discovery::load_together(const Use& u) {
-  SequenceInfo& info = sequences_.at(u.sequence);
-  if (info.loaded || !info.readable || !u.column_readable || u.rows_hidden) return;
-  auto key = std::make_tuple(u.table, u.attnum, info.ascending);
-  if (extremes_.find(key) != extremes_.end()) return;
-  // A check reads one sequence and one extreme per column: after a restore that is
-  // thousands of each, and every statement is parsed and planned on its own, so two
-  // per column would cost twice what one does. The subquery's column is qualified by
-  // its table's alias: a column named like one of the sequence's (last_value) must not
-  // resolve to the sequence.
-  std::string sql = std::string("SELECT s.last_value, s.is_called, (SELECT pg_catalog.") +
-                    (info.ascending ? "max(" : "min(") + "t." + quote_ident(u.column) +
-                    ")::pg_catalog.int8 FROM " + u.table_name + " t) FROM " + info.name + " s";
-  spi_.execute_dynamic(sql, true);
-  int64_t last_value = spi_.get_int8(0, 1).value_or(0);
-  bool is_called = spi_.get_bool(0, 2).value_or(false);
-  std::optional<int64_t> extreme = spi_.get_int8(0, 3);
-  Oid seq = u.sequence;
-  core::SequenceSnapshot snap = pg_call([&] {
-    HeapTuple tup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(seq));
-    if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for sequence %u", seq);
-    auto* form = (Form_pg_sequence)GETSTRUCT(tup);
-    core::SequenceSnapshot sn{last_value,       is_called,     form->seqstart, form->seqincrement,
-                              form->seqmin,     form->seqmax,  form->seqcycle};
-    ReleaseSysCache(tup);
-    return sn;
-  });
-  info.state = snap;
-  info.loaded = true;
-  extremes_.emplace(key, extreme);
 }
 
 std::optional<int64_t> Discovery::extreme(const Use& u, bool ascending) {
   auto key = std::make_tuple(u.table, u.attnum, ascending);
   auto it = extremes_.find(key);
   if (it != extremes_.end()) return it->second;
+  std::optional<std::optional<int64_t>> direct = direct_extreme(u.table, u.attnum, u.base_type, ascending);
+  if (direct) {
+    extremes_.emplace(key, *direct);
+    return *direct;
+  }
   // A plain aggregate over the whole table, inheritance children and partitions
   // included: with an index on the column, the planner answers it with one index probe
   // per partition (the min/max optimisation), so checking is cheap on large tables.
@@ -668,7 +804,6 @@ std::vector<DriftRow> check_drift(const std::optional<std::string>& schema_name)
   for (const Use& u : disc.uses) {
     if (!u.visible || u.folded) continue;
     if (schema_name && u.table_schema != *schema_name) continue;
-    disc.load_together(u);
     SequenceInfo& info = disc.sequence(u.sequence);
     core::DriftInput in;
     in.sequence = info.state;
