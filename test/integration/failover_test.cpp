@@ -259,6 +259,33 @@ class AutoFailover {
     return "";
   }
 
+  // Waits until `standby` replicates `primary` synchronously and has replayed all the
+  // primary had written when the wait began. The monitor reports a node rejoining after
+  // a crash as "secondary" once it streams, and under load that came (one run in a few
+  // on two busy cores) before it had the new primary's writes, so a switch-over right
+  // then lost everything the new primary had acknowledged alone. A planned switch-over
+  // is only safe from a caught-up synchronous standby, which is what this waits for.
+  bool wait_caught_up(const std::string& primary, const std::string& standby, int seconds) const {
+    auto until = Clock::now() + std::chrono::seconds(seconds);
+    std::string target;
+    while (Clock::now() < until) {
+      try {
+        Conn p(node_conninfo(primary));
+        if (p.must("SHOW synchronous_standby_names").text().empty() ||
+            p.must("SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')").int8() == 0) {
+          std::this_thread::sleep_for(200ms);
+          continue;
+        }
+        if (target.empty()) target = p.must("SELECT pg_current_wal_lsn()::text").text();
+        Conn s(node_conninfo(standby));
+        if (s.exec("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", {target}).text() == "t") return true;
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  }
+
   // Waits until the monitor reports node `name` in `state`, as assigned.
   bool wait_state(const std::string& name, const std::string& state, int seconds) const {
     auto until = Clock::now() + std::chrono::seconds(seconds);
@@ -483,6 +510,7 @@ TEST(Failover, AcknowledgedIdsSurviveThreePrimaryChangesUnderLoad) {
 
   // 1. A planned switch-over.
   {
+    ASSERT_TRUE(af.wait_caught_up(primary, other(primary), 120)) << af.state();
     auto t0 = Clock::now();
     std::string out;
     ASSERT_EQ(af.run("pg_autoctl perform failover --wait 60 --pgdata " + af.dir() + "/monitor", &out), 0) << out;
@@ -507,6 +535,9 @@ TEST(Failover, AcknowledgedIdsSurviveThreePrimaryChangesUnderLoad) {
   }
   // 3. A planned switch-over back to the node that was killed.
   {
+    ASSERT_TRUE(af.wait_caught_up(primary, other(primary), 120))
+        << other(primary) << " never caught up with " << primary << " synchronously\n"
+        << af.state();
     auto t0 = Clock::now();
     std::string out;
     ASSERT_EQ(af.run("pg_autoctl perform failover --wait 60 --pgdata " + af.dir() + "/monitor", &out), 0) << out;
