@@ -127,6 +127,16 @@ Oid series_relid = InvalidOid;
 // currval state it is keyed by the sequence's OID and kept for the session: a dropped
 // and re-created series has a new sequence, so it starts with no value.
 std::unordered_map<Oid, int64_t> fast_last;
+// Gapless counters (by lock hash) this session has found in seqguard.counters. Only a
+// hint, never trusted: it decides whether a first look at a counter starts by trying
+// its creation lock (worth it for a counter that is probably new, since the look under
+// it is then final) or goes straight for the row (a counter in use: trying that lock,
+// which every session allocating from the counter tries too, costs each of them a trip
+// through the shared lock table's partition lock, and the look without it finds the
+// row). A wrong hint only costs the other path, which is correct either way. Emptied
+// when it reaches kMaxKnownCounters, so an import of a million counters never grows it.
+std::unordered_set<uint64_t> known_counters;
+constexpr size_t kMaxKnownCounters = 4096;
 
 // Everything below lives for one transaction.
 std::map<std::string, Counter> counters;  // key: series \0 scope \0 period
@@ -540,11 +550,12 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
   // An import mostly finds a counter's creation lock free. Taken at once, it makes the
   // first look final, so that a new counter costs one index probe before its insert
   // instead of two (the look below, without it, can miss a row that is being written).
-  // A lock someone holds, or a row being written, goes the usual way below.
+  // A lock someone holds, a row being written, or a counter this session has seen in use
+  // (known_counters) goes the usual way below.
   bool held_before = false;
   std::optional<CounterRow> looked;
   bool have_look = false;
-  if (try_lock_object(LockSpace::counter, hash, ExclusiveLock, &held_before)) {
+  if (known_counters.count(hash) == 0 && try_lock_object(LockSpace::counter, hash, ExclusiveLock, &held_before)) {
     bool busy = false;
     looked = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
     if (!looked && !busy) {
@@ -592,6 +603,8 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
     }
     if (got == direct::Locked::yes) {
       leave_queue();
+      if (known_counters.size() >= kMaxKnownCounters) known_counters.clear();
+      known_counters.insert(hash);
       return *row;
     }
   }
