@@ -346,6 +346,26 @@ driftscale_targets() {
   r3s=$(_dscale_worst analyzed "$sync_sizes" sync loop)
   echo "| restore, analyzed catalogs: check_drift <= 1.0x the loop (worst) | ${r3}x | $(verdict "$r3" '<=' 1) |"
   echo "| restore, analyzed catalogs: sync_all <= 2x the loop (worst) | ${r3s}x | $(verdict "$r3s" '<=' 2) |"
+  _dscale_flat 300 10000
+}
+
+# Time per table at `big` tables over time per table at `small`, for check_drift and
+# sync_all (fresh catalogs, the worse of the two), with the loop's own growth beside it:
+# flat means <= 1.5x. Printed only when both sizes were measured.
+_dscale_flat() {  # small big
+  local small=$1 big=$2 v r worst=0 loop
+  [[ " $DRIFT_SCALE_SIZES " == *" $small "* && " $DRIFT_SCALE_SIZES " == *" $big "* ]] || return 0
+  _per_table_growth() {  # variant
+    ratio "$(calc 'a / b' "$(median "dscale|fresh|$big|$1")" "$big" '%.9f')" \
+          "$(calc 'a / b' "$(median "dscale|fresh|$small|$1")" "$small" '%.9f')"
+  }
+  for v in check sync; do
+    r=$(_per_table_growth "$v")
+    [ "$r" = - ] && { worst=-; break; }
+    worst=$(awk -v a="$worst" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+  done
+  loop=$(_per_table_growth loop)
+  echo "| drift at scale: check_drift and sync_all per table at $big <= 1.5x per table at $small, fresh catalogs (worse of the two; the loop: ${loop}x) | ${worst}x | $(verdict "$worst" '<=' 1.5) |"
 }
 
 report_driftscale() {
