@@ -74,8 +74,10 @@ report_targets() {
     r2=$(ratio "$(calc 'a / b' "$(median "bulk|gapless|$big")" "$big" '%.9f')" \
                "$(calc 'a / b' "$(median 'bulk|gapless|10000')" 10000 '%.9f')")
     echo "| bulk: time per row flat, per row at $big <= 1.5x per row at 10k | ${r2}x | $(verdict "$r2" '<=' 1.5) |"
-    r6=$(ratio "$(median 'bulk|tokens|100000')" "$(median 'bulk|wide|100000')")
-    echo "| bulk 100k rows: 1.1's tokens, time zone and granted role <= 1.1x a literal template printing as much | ${r6}x | $(verdict "$r6" '<=' 1.1) |"
+    # At the largest size: on this 2-core machine a 100k-row run varies by +-30% from one
+    # run to the next, which five runs of a 10% target cannot see through.
+    r6=$(ratio "$(median "bulk|tokens|$big")" "$(median "bulk|wide|$big")")
+    echo "| bulk $(num "$big") rows: 1.1's tokens, time zone and granted role <= 1.1x a literal template printing as much | ${r6}x | $(verdict "$r6" '<=' 1.1) |"
   fi
   if wants contention; then
     local c worst=
