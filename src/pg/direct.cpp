@@ -10,8 +10,12 @@ extern "C" {
 #include "storage/bufmgr.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/indexing.h"
+#include "executor/executor.h"
 #include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/resowner.h"
 #include "utils/datum.h"
 #include "utils/inval.h"
 }
@@ -59,74 +63,224 @@ void remember_known(const char* name, Oid schema, Oid relid, Oid pkey) {
 
 }  // namespace
 
-Table::Table(const char* name, const char* const* columns, int natts, LOCKMODE mode) {
-  Oid schema = catalog().schema;
-  if (const Known* k = find_known(name, schema)) {
-    Oid relid = k->relid, pkey = k->pkey;
-    // Opening it takes its lock, which may deliver the invalidation that says it is
-    // gone or changed: then it is looked up afresh below.
-    Relation rel = pg_call([&] { return try_table_open(relid, mode); });
-    if (rel != nullptr && find_known(name, schema) != nullptr) {
-      rel_ = rel;
-      pkey_ = pkey;
-      return;
-    }
-    if (rel != nullptr) {
-      rel_ = rel;
-      close();
-    }
-  }
-  bool layout_ok = true;
+// Tables kept open between calls. An import numbers a million rows with one call each;
+// opening seqguard.counters, its primary key and the index state a write needs, and
+// closing them again, on every call cost about a fifth of a new counter's time. The first
+// call opens them and they stay open until the statement ends (ExecutorEnd), any utility
+// command starts or ends (DROP EXTENSION and ALTER TABLE refuse a table this session
+// still has open), or the (sub)transaction that opened them commits; when it aborts,
+// its resource owner lets go of them and they are only forgotten here. Locks are taken
+// on every call as before (a lock already held costs a look in the local lock table).
+struct Held {
+  Oid relid = InvalidOid;
   Relation rel = nullptr;
-  Oid pkey = InvalidOid;
-  pg_try([&] {
-    Oid relid = get_relname_relid(name, schema);
-    if (!OidIsValid(relid))
-      ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                      errmsg("table seqguard.%s does not exist", name),
-                      errhint("Drop and re-create the extension seqguard.")));
-    rel = table_open(relid, mode);
-    pkey = compat::primary_key_index(rel);
-    TupleDesc desc = RelationGetDescr(rel);
-    layout_ok = desc->natts == natts && OidIsValid(pkey);
-    for (int i = 0; layout_ok && i < natts; i++) {
-      Form_pg_attribute att = TupleDescAttr(desc, i);
-      layout_ok = !att->attisdropped && std::strcmp(NameStr(att->attname), columns[i]) == 0;
+  Relation index = nullptr;               // the primary key, for probes
+  CatalogIndexState indstate = nullptr;   // every index, for writes
+  ResourceOwner owner = nullptr;          // the (sub)transaction's, which holds the references
+  MemoryContext cxt = nullptr;            // ... and its memory, which holds indstate
+  int level = 0;                          // its nest level
+};
+
+namespace {
+
+Held held[4];
+int table_users = 0;  // Table objects alive: nothing is closed under them
+
+Held* find_held(Oid relid) {
+  for (Held& h : held)
+    if (h.rel != nullptr && h.relid == relid) return &h;
+  return nullptr;
+}
+
+// Runs `f` with the resource owner that holds (or is to hold) the references of `h`.
+template <typename F>
+void as_holder(const Held& h, F&& f) {
+  ResourceOwner saved = CurrentResourceOwner;
+  CurrentResourceOwner = h.owner;
+  PG_TRY();
+  { f(); }
+  PG_FINALLY();
+  { CurrentResourceOwner = saved; }
+  PG_END_TRY();
+}
+
+// The held entry of `relid`, opened now if need be; the caller holds a lock on it.
+Held* hold(Oid relid) {
+  if (Held* h = find_held(relid)) return h;
+  for (Held& h : held)
+    if (h.rel == nullptr) {
+      Held fresh;
+      fresh.relid = relid;
+      fresh.owner = CurTransactionResourceOwner;
+      fresh.cxt = CurTransactionContext;
+      fresh.level = GetCurrentTransactionNestLevel();
+      pg_try([&] { as_holder(fresh, [&] { fresh.rel = table_open(relid, NoLock); }); });
+      h = fresh;
+      return &h;
     }
+  // More of seqguard's tables than there are places: cannot happen (there are two).
+  fail(core::sqlstate::internal_error, "too many of seqguard's tables open at once");
+}
+
+void close_held(Held& h) {
+  Held copy = h;
+  h = Held{};
+  as_holder(copy, [&] {
+    if (copy.indstate != nullptr) CatalogCloseIndexes(copy.indstate);
+    if (copy.index != nullptr) index_close(copy.index, NoLock);
+    table_close(copy.rel, NoLock);
   });
-  rel_ = rel;
-  pkey_ = pkey;
-  if (layout_ok) remember_known(name, schema, RelationGetRelid(rel), pkey);
-  if (!layout_ok) {
-    close();
-    fail(core::sqlstate::internal_error,
-         std::string("table seqguard.") + name + " does not have the columns this seqguard expects", {},
-         "The installed library and the extension's objects differ: ALTER EXTENSION seqguard UPDATE.");
+}
+
+// Closes what is held at nest level `from` and deeper; when Table objects are still
+// alive (a nested statement ended inside a call), the outer statement's end does it.
+void release_held(int from) {
+  if (table_users > 0) return;
+  for (Held& h : held)
+    if (h.rel != nullptr && h.level >= from) close_held(h);
+}
+
+void forget_held(int from) {
+  for (Held& h : held)
+    if (h.rel != nullptr && h.level >= from) h = Held{};
+}
+
+ExecutorEnd_hook_type prev_executor_end = nullptr;
+ProcessUtility_hook_type prev_process_utility = nullptr;
+
+void on_executor_end(QueryDesc* query) {
+  if (prev_executor_end != nullptr)
+    prev_executor_end(query);
+  else
+    standard_ExecutorEnd(query);
+  release_held(0);
+}
+
+void on_process_utility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
+                        ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* query_env,
+                        DestReceiver* dest, QueryCompletion* qc) {
+  // Not for transaction control: COMMIT runs the commit callbacks, which close them, and
+  // between a ROLLBACK TO SAVEPOINT and its subtransaction's abort they are forgotten.
+  if (nodeTag(pstmt->utilityStmt) != T_TransactionStmt) release_held(0);
+  if (prev_process_utility != nullptr)
+    prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+  else
+    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+  if (IsTransactionState() && nodeTag(pstmt->utilityStmt) != T_TransactionStmt) release_held(0);
+}
+
+void on_held_xact(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_PRE_COMMIT:
+    case XACT_EVENT_PARALLEL_PRE_COMMIT:
+    case XACT_EVENT_PRE_PREPARE:
+      table_users = 0;
+      release_held(0);
+      return;
+    default:
+      table_users = 0;
+      forget_held(0);
+      return;
   }
 }
 
-Table::~Table() { close(); }
+// seqguard starts no subtransaction of its own, so none ends while a Table is alive.
+void on_held_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+  int level = GetCurrentTransactionNestLevel();
+  if (event == SUBXACT_EVENT_PRE_COMMIT_SUB) release_held(level);
+  if (event == SUBXACT_EVENT_ABORT_SUB) forget_held(level);
+}
 
-void Table::close() noexcept {
-  if (rel_ == nullptr) return;
-  Relation rel = rel_;
-  rel_ = nullptr;
-  MemoryContext ctx = CurrentMemoryContext;
-  PG_TRY();
-  { table_close(rel, NoLock); }
-  PG_CATCH();
-  {
-    // Only possible while an error is already on its way: the abort cleans up.
-    MemoryContextSwitchTo(ctx);
-    FlushErrorState();
+}  // namespace
+
+void register_callbacks() {
+  // Registered before the counters' callbacks, so called after them: their pre-commit
+  // writes use the tables, which are closed once those are done.
+  RegisterXactCallback(on_held_xact, nullptr);
+  RegisterSubXactCallback(on_held_subxact, nullptr);
+  prev_executor_end = ExecutorEnd_hook;
+  ExecutorEnd_hook = on_executor_end;
+  prev_process_utility = ProcessUtility_hook;
+  ProcessUtility_hook = on_process_utility;
+}
+
+Table::Table(const char* name, const char* const* columns, int natts, LOCKMODE mode) {
+  Oid schema = catalog().schema;
+  for (int attempt = 0;; attempt++) {
+    if (const Known* k = find_known(name, schema)) {
+      Oid relid = k->relid, pkey = k->pkey;
+      // Locking it may deliver the invalidation that says it is gone or changed: then it
+      // is looked up afresh below.
+      bool open = pg_call([&] {
+        if (find_held(relid) != nullptr) {
+          LockRelationOid(relid, mode);
+          return true;
+        }
+        Relation rel = try_table_open(relid, mode);
+        if (rel == nullptr) return false;
+        table_close(rel, NoLock);  // re-opened below by the (sub)transaction's owner
+        return true;
+      });
+      if (open && find_known(name, schema) != nullptr) {
+        held_ = hold(relid);
+        pkey_ = pkey;
+        table_users++;
+        return;
+      }
+    }
+    if (attempt > 0)
+      fail(core::sqlstate::internal_error, std::string("table seqguard.") + name + " keeps changing", {},
+           "Try again.");
+    bool layout_ok = true;
+    pg_try([&] {
+      Oid relid = get_relname_relid(name, schema);
+      if (!OidIsValid(relid))
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("table seqguard.%s does not exist", name),
+                        errhint("Drop and re-create the extension seqguard.")));
+      Relation rel = table_open(relid, mode);
+      Oid pkey = compat::primary_key_index(rel);
+      TupleDesc desc = RelationGetDescr(rel);
+      layout_ok = desc->natts == natts && OidIsValid(pkey);
+      for (int i = 0; layout_ok && i < natts; i++) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        layout_ok = !att->attisdropped && std::strcmp(NameStr(att->attname), columns[i]) == 0;
+      }
+      if (layout_ok) remember_known(name, schema, relid, pkey);
+      table_close(rel, NoLock);
+    });
+    if (!layout_ok)
+      fail(core::sqlstate::internal_error,
+           std::string("table seqguard.") + name + " does not have the columns this seqguard expects", {},
+           "The installed library and the extension's objects differ: ALTER EXTENSION seqguard UPDATE.");
   }
-  PG_END_TRY();
+}
+
+Table::~Table() { table_users--; }
+
+Relation Table::rel() const { return held_->rel; }
+
+Relation Table::index() const {
+  Held& h = *held_;
+  if (h.index == nullptr) pg_try([&] { as_holder(h, [&] { h.index = index_open(pkey_, AccessShareLock); }); });
+  return h.index;
+}
+
+CatalogIndexState Table::indexes() const {
+  Held& h = *held_;
+  if (h.indstate == nullptr)
+    pg_try([&] {
+      MemoryContext old = MemoryContextSwitchTo(h.cxt);
+      as_holder(h, [&] { h.indstate = CatalogOpenIndexes(h.rel); });
+      MemoryContextSwitchTo(old);
+    });
+  return h.indstate;
 }
 
 Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* values, bool* nulls,
             ItemPointerData* tid) {
   Relation rel = t.rel();
-  Oid pkey = t.pkey();
+  Relation index = t.index();
   Found found = Found::none;
   pg_try([&] {
     for (;;) {
@@ -136,8 +290,8 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
       Snapshot snap = how == Probe::reader ? RegisterSnapshot(GetLatestSnapshot())
                       : how == Probe::committed ? SnapshotSelf
                                                 : &dirty;
-      SysScanDesc scan = systable_beginscan(rel, pkey, true, snap, nkeys, keys);
-      HeapTuple tup = systable_getnext(scan);
+      SysScanDesc scan = systable_beginscan_ordered(rel, index, snap, nkeys, keys);
+      HeapTuple tup = systable_getnext_ordered(scan, ForwardScanDirection);
       TransactionId xwait = InvalidTransactionId;
       ItemPointerData wait_tid;
       found = Found::none;
@@ -160,7 +314,7 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
           found = Found::row;
         }
       }
-      systable_endscan(scan);
+      systable_endscan_ordered(scan);
       if (how == Probe::reader) UnregisterSnapshot(snap);
       if (!TransactionIdIsValid(xwait)) break;
       if (how == Probe::sweeper) {
@@ -175,13 +329,14 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
 
 void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* nulls, ItemPointerData* inserted) {
   Relation rel = t.rel();
+  CatalogIndexState indexes = t.indexes();
   pg_try([&] {
     HeapTuple tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
     if (tid != nullptr) {
       ItemPointerData at = *tid;
-      CatalogTupleUpdate(rel, &at, tup);
+      CatalogTupleUpdateWithInfo(rel, &at, tup, indexes);
     } else {
-      CatalogTupleInsert(rel, tup);
+      CatalogTupleInsertWithInfo(rel, tup, indexes);
     }
     if (inserted != nullptr) *inserted = tup->t_self;
     heap_freetuple(tup);

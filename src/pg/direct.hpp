@@ -14,14 +14,18 @@
 
 extern "C" {
 #include "access/skey.h"
+#include "catalog/indexing.h"
 #include "utils/rel.h"
 }
 
 namespace seqguard::pg::direct {
 
-// One of seqguard's tables in schema `seqguard`, open for the duration of one call (its
-// lock is kept to the end of the transaction, as for any table a statement touched).
-// The constructor checks that the columns are the ones this library was built for.
+struct Held;
+
+// One of seqguard's tables in schema `seqguard`, locked in `mode` for the rest of the
+// transaction, as for any table a statement touched. The relation itself stays open
+// between calls until the statement ends (direct.cpp: Held). The constructor checks
+// that the columns are the ones this library was built for.
 class Table {
  public:
   Table(const char* name, const char* const* columns, int natts, LOCKMODE mode);
@@ -29,14 +33,19 @@ class Table {
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
 
-  Relation rel() const { return rel_; }
+  Relation rel() const;
   Oid pkey() const { return pkey_; }
+  Relation index() const;              // the primary key, open
+  CatalogIndexState indexes() const;   // every index, open for writes
 
  private:
-  void close() noexcept;
-  Relation rel_ = nullptr;
+  Held* held_ = nullptr;
   Oid pkey_ = InvalidOid;
 };
+
+// Installs what closes the tables Table keeps open (executor and utility hooks,
+// transaction callbacks). Called from _PG_init before anything else registers.
+void register_callbacks();
 
 // How a row is looked up through the primary key.
 enum class Probe {

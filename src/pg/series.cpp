@@ -1299,6 +1299,7 @@ std::string period_key_at(std::string_view format, const std::optional<std::stri
 }
 
 void register_series_callbacks() {
+  direct::register_callbacks();  // first: its callbacks must run after these
   RegisterXactCallback(on_xact, nullptr);
   RegisterSubXactCallback(on_subxact, nullptr);
   CacheRegisterRelcacheCallback(on_relcache_invalidation, 0);
