@@ -11,6 +11,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/indexing.h"
 #include "executor/executor.h"
 #include "storage/lmgr.h"
@@ -342,6 +343,45 @@ void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* null
     heap_freetuple(tup);
     CommandCounterIncrement();
   });
+}
+
+bool insert_if_new(const Table& t, Datum* values, bool* nulls, ItemPointerData* inserted) {
+  Relation rel = t.rel();
+  CatalogIndexState indexes = t.indexes();
+  // seqguard's tables have plain column indexes only; anything else (an index someone
+  // added by hand) is left to the usual look-up and insert.
+  for (int i = 0; i < indexes->ri_NumIndices; i++) {
+    const IndexInfo* info = indexes->ri_IndexRelationInfo[i];
+    if (info->ii_Expressions != NIL || info->ii_Predicate != NIL || info->ii_ExclusionOps != nullptr) return false;
+  }
+  bool unique = true;
+  pg_try([&] {
+    HeapTuple tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+    simple_heap_insert(rel, tup);
+    TupleTableSlot* slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+    ExecStoreHeapTuple(tup, slot, false);
+    for (int i = 0; i < indexes->ri_NumIndices; i++) {
+      IndexInfo* info = indexes->ri_IndexRelationInfo[i];
+      Relation index = indexes->ri_IndexRelationDescs[i];
+      if (!info->ii_ReadyForInserts) continue;  // as the executor does
+      Datum ivalues[INDEX_MAX_KEYS];
+      bool inulls[INDEX_MAX_KEYS];
+      FormIndexDatum(info, slot, nullptr, ivalues, inulls);
+      bool ok = index_insert(index, ivalues, inulls, &tup->t_self, rel,
+                             info->ii_Unique ? UNIQUE_CHECK_PARTIAL : UNIQUE_CHECK_NO, false, info);
+      unique = unique && ok;
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    CommandCounterIncrement();
+    if (unique) {
+      *inserted = tup->t_self;
+    } else {
+      simple_heap_delete(rel, &tup->t_self);
+      CommandCounterIncrement();
+    }
+    heap_freetuple(tup);
+  });
+  return unique;
 }
 
 Locked lock_row(const Table& t, const ItemPointerData* tid, bool wait) {

@@ -68,6 +68,14 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
 void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* nulls,
            ItemPointerData* inserted = nullptr);
 
+// Inserts a new row unless its primary key may be taken, without the look-up before it:
+// the unique index's own check, made without waiting and without raising 23505
+// (UNIQUE_CHECK_PARTIAL), reports a possible conflict with a row committed or being
+// written; then the new row is deleted again and this returns false (the caller looks
+// the row up as usual). A row inserted and deleted by a transaction makes other
+// writers that look up its key wait for that transaction, as any row it inserted would.
+bool insert_if_new(const Table& t, Datum* values, bool* nulls, ItemPointerData* inserted);
+
 // Locks the row version at `tid` as SELECT ... FOR UPDATE does, waiting (on the
 // holder's transaction, with deadlock detection and lock_timeout) for a transaction
 // that holds it. Returns `moved` when that version is no longer the row's latest (another

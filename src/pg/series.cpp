@@ -98,6 +98,7 @@ struct Counter {
   // counter's heavyweight lock until then (release_creation_lock: this call took it).
   bool creating = false;
   bool release_creation_lock = false;
+  bool unchecked = false;  // ... and nobody looked for the row first (insert_new_counter_row)
 
   // The key is series \0 scope \0 period (counter_key); text never holds a \0.
   std::string_view scope() const {
@@ -196,6 +197,15 @@ struct LastHit {
 constexpr int kKeptCreationLocks = 16;
 int creation_locks_kept = 0;
 
+// New counters this transaction found in a row (the look-up found no row). Past
+// kInsertFirstAfter, an import is taken to be numbering new scopes, and a new counter's
+// row is inserted without looking for it first: the primary key's own check at insert
+// looks, so a new counter costs one B-tree descent instead of two. The first counter
+// that exists after all costs an insert undone (a dead row) and starts the count again,
+// so a transaction that numbers existing counters never works this way.
+constexpr int kInsertFirstAfter = 32;
+int new_in_a_row = 0;
+
 // A transaction that touches more counters than this lets go of the in-memory entries
 // it can find again in seqguard.counters: a gapless counter whose row holds its value
 // (nothing to write at commit, nothing to restore on a savepoint rollback) is still
@@ -223,6 +233,7 @@ bool give_back_creation_lock() {
 
 void forget_transaction_state() noexcept {
   creation_locks_kept = 0;
+  new_in_a_row = 0;
   counters.clear();
   evicted_series.clear();
   evict_at = kMaxCountersInMemory;
@@ -486,13 +497,12 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
   return row;
 }
 
-// Inserts a counter row, or updates the one at `tid`.
-void write_counter_row(const std::string& series, std::string_view scope, std::string_view period,
-                       std::optional<int64_t> last_value, const std::string* sequence_name,
-                       const ItemPointerData* tid, ItemPointerData* inserted = nullptr) {
-  CounterTable t(RowExclusiveLock);
-  Datum values[kCounterNatts];
-  bool nulls[kCounterNatts] = {false, false, false, !last_value.has_value(), sequence_name == nullptr};
+// The columns of a counter row.
+void counter_values(const std::string& series, std::string_view scope, std::string_view period,
+                    std::optional<int64_t> last_value, const std::string* sequence_name, Datum* values,
+                    bool* nulls) {
+  const bool n[kCounterNatts] = {false, false, false, !last_value.has_value(), sequence_name == nullptr};
+  std::copy(n, n + kCounterNatts, nulls);
   pg_try([&] {
     values[0] = PointerGetDatum(cstring_to_text_with_len(series.data(), (int)series.size()));
     values[1] = PointerGetDatum(cstring_to_text_with_len(scope.data(), (int)scope.size()));
@@ -506,7 +516,28 @@ void write_counter_row(const std::string& series, std::string_view scope, std::s
       values[4] = 0;
     }
   });
+}
+
+// Inserts a counter row, or updates the one at `tid`.
+void write_counter_row(const std::string& series, std::string_view scope, std::string_view period,
+                       std::optional<int64_t> last_value, const std::string* sequence_name,
+                       const ItemPointerData* tid, ItemPointerData* inserted = nullptr) {
+  CounterTable t(RowExclusiveLock);
+  Datum values[kCounterNatts];
+  bool nulls[kCounterNatts];
+  counter_values(series, scope, period, last_value, sequence_name, values, nulls);
   direct::write(t, tid, values, nulls, inserted);
+}
+
+// Inserts the row of a gapless counter believed new, without looking it up first;
+// false when it may exist after all (nothing inserted: look it up).
+bool insert_new_counter_row(const std::string& series, std::string_view scope, std::string_view period,
+                            int64_t last_value, ItemPointerData* inserted) {
+  CounterTable t(RowExclusiveLock);
+  Datum values[kCounterNatts];
+  bool nulls[kCounterNatts];
+  counter_values(series, scope, period, last_value, nullptr, values, nulls);
+  return direct::insert_if_new(t, values, nulls, inserted);
 }
 
 // Takes a gapless counter for this transaction: locks its row as SELECT ... FOR UPDATE
@@ -530,7 +561,7 @@ void write_counter_row(const std::string& series, std::string_view scope, std::s
 // number, one write instead of an insert and an update at commit.
 std::optional<CounterRow> lock_counter_row(const std::string& series, std::string_view scope,
                                            std::string_view period, const std::string& key, bool defer = false,
-                                           bool* took = nullptr) {
+                                           bool* took = nullptr, bool* unchecked = nullptr) {
   uint64_t hash = lock_hash(key);
   bool queued = false;      // this call holds a place in line
   bool queue_held = false;  // ... that the transaction held before it
@@ -556,8 +587,14 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
   std::optional<CounterRow> looked;
   bool have_look = false;
   if (known_counters.count(hash) == 0 && try_lock_object(LockSpace::counter, hash, ExclusiveLock, &held_before)) {
+    if (defer && unchecked != nullptr && new_in_a_row >= kInsertFirstAfter) {
+      *took = !held_before;
+      *unchecked = true;
+      return std::nullopt;
+    }
     bool busy = false;
     looked = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy);
+    new_in_a_row = !looked && !busy ? new_in_a_row + 1 : 0;
     if (!looked && !busy) {
       if (!defer) return create(held_before);
       *took = !held_before;
@@ -895,9 +932,10 @@ Counter& get_counter(const std::shared_ptr<const SeriesDef>& sp, std::string_vie
     return c;
   }
   check_writable("next_formatted_id()");
-  bool took = false;
-  std::optional<CounterRow> row = lock_counter_row(s.name, scope, period, key, allocating, &took);
+  bool took = false, unchecked = false;
+  std::optional<CounterRow> row = lock_counter_row(s.name, scope, period, key, allocating, &took, &unchecked);
   c.creating = !row;
+  c.unchecked = unchecked;
   c.release_creation_lock = took;
   c.in_table = row.has_value();
   if (row) c.tid = row->tid;
@@ -957,6 +995,37 @@ int64_t allocate(Counter& c) {
   int64_t next = advance(s, c.last);
   if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
   remember(c);
+  if (c.creating && c.unchecked) {
+    c.unchecked = false;
+    if (!insert_new_counter_row(s.name, c.scope(), c.period(), next, &c.tid)) {
+      // It exists after all, or another transaction is writing it: look it up the usual
+      // way, under the creation lock this transaction still holds, and number on from it.
+      new_in_a_row = 0;
+      bool took_again = false;
+      std::optional<CounterRow> row = lock_counter_row(s.name, c.scope(), c.period(), *c.key, true, &took_again);
+      if (row) {
+        if (c.release_creation_lock) unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
+        c.release_creation_lock = false;
+        c.creating = false;
+        c.in_table = true;
+        c.tid = row->tid;
+        c.last = row->last_value;
+        next = advance(s, c.last);
+        if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
+        c.last = next;
+        c.dirty = true;
+        return next;
+      }
+      // Not there after all (its writer rolled back): inserted below like any new one.
+      write_counter_row(s.name, c.scope(), c.period(), next, nullptr, nullptr, &c.tid);
+    }
+    c.creating = false;
+    c.in_table = true;
+    if (c.release_creation_lock && give_back_creation_lock())
+      unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
+    c.last = next;
+    return next;
+  }
   if (c.creating) {
     write_counter_row(s.name, c.scope(), c.period(), next, nullptr, nullptr, &c.tid);
     c.creating = false;
