@@ -995,39 +995,34 @@ int64_t allocate(Counter& c) {
   int64_t next = advance(s, c.last);
   if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
   remember(c);
-  if (c.creating && c.unchecked) {
-    c.unchecked = false;
-    if (!insert_new_counter_row(s.name, c.scope(), c.period(), next, &c.tid)) {
-      // It exists after all, or another transaction is writing it: look it up the usual
-      // way, under the creation lock this transaction still holds, and number on from it.
-      new_in_a_row = 0;
-      bool took_again = false;
-      std::optional<CounterRow> row = lock_counter_row(s.name, c.scope(), c.period(), *c.key, true, &took_again);
-      if (row) {
-        if (c.release_creation_lock) unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
-        c.release_creation_lock = false;
-        c.creating = false;
-        c.in_table = true;
-        c.tid = row->tid;
-        c.last = row->last_value;
-        next = advance(s, c.last);
-        if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
-        c.last = next;
-        c.dirty = true;
-        return next;
-      }
-      // Not there after all (its writer rolled back): inserted below like any new one.
-      write_counter_row(s.name, c.scope(), c.period(), next, nullptr, nullptr, &c.tid);
-    }
-    c.creating = false;
-    c.in_table = true;
-    if (c.release_creation_lock && give_back_creation_lock())
-      unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
-    c.last = next;
-    return next;
-  }
   if (c.creating) {
-    write_counter_row(s.name, c.scope(), c.period(), next, nullptr, nullptr, &c.tid);
+    bool inserted = false;
+    if (c.unchecked) {
+      c.unchecked = false;
+      inserted = insert_new_counter_row(s.name, c.scope(), c.period(), next, &c.tid);
+      if (!inserted) {
+        // It exists after all, or another transaction is writing it: look it up the usual
+        // way, under the creation lock this transaction still holds, and number on from
+        // it (or insert it below after all, when its writer rolled back).
+        new_in_a_row = 0;
+        bool took_again = false;
+        std::optional<CounterRow> row = lock_counter_row(s.name, c.scope(), c.period(), *c.key, true, &took_again);
+        if (row) {
+          if (c.release_creation_lock) unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
+          c.release_creation_lock = false;
+          c.creating = false;
+          c.in_table = true;
+          c.tid = row->tid;
+          c.last = row->last_value;
+          next = advance(s, c.last);
+          if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
+          c.last = next;
+          c.dirty = true;
+          return next;
+        }
+      }
+    }
+    if (!inserted) write_counter_row(s.name, c.scope(), c.period(), next, nullptr, nullptr, &c.tid);
     c.creating = false;
     c.in_table = true;
     if (c.release_creation_lock && give_back_creation_lock())
