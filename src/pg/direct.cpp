@@ -105,9 +105,13 @@ void as_holder(const Held& h, F&& f) {
   PG_END_TRY();
 }
 
-// The held entry of `relid`, opened now if need be; the caller holds a lock on it.
-Held* hold(Oid relid) {
-  if (Held* h = find_held(relid)) return h;
+// The held entry of `relid`, locked in `mode`; opened now (under the (sub)transaction's
+// resource owner) if need be. nullptr when the relation no longer exists.
+Held* hold(Oid relid, LOCKMODE mode) {
+  if (Held* h = find_held(relid)) {
+    pg_try([&] { LockRelationOid(relid, mode); });
+    return h;
+  }
   for (Held& h : held)
     if (h.rel == nullptr) {
       Held fresh;
@@ -115,7 +119,8 @@ Held* hold(Oid relid) {
       fresh.owner = CurTransactionResourceOwner;
       fresh.cxt = CurTransactionContext;
       fresh.level = GetCurrentTransactionNestLevel();
-      pg_try([&] { as_holder(fresh, [&] { fresh.rel = table_open(relid, NoLock); }); });
+      pg_try([&] { as_holder(fresh, [&] { fresh.rel = try_table_open(relid, mode); }); });
+      if (fresh.rel == nullptr) return nullptr;
       h = fresh;
       return &h;
     }
@@ -211,19 +216,10 @@ Table::Table(const char* name, const char* const* columns, int natts, LOCKMODE m
     if (const Known* k = find_known(name, schema)) {
       Oid relid = k->relid, pkey = k->pkey;
       // Locking it may deliver the invalidation that says it is gone or changed: then it
-      // is looked up afresh below.
-      bool open = pg_call([&] {
-        if (find_held(relid) != nullptr) {
-          LockRelationOid(relid, mode);
-          return true;
-        }
-        Relation rel = try_table_open(relid, mode);
-        if (rel == nullptr) return false;
-        table_close(rel, NoLock);  // re-opened below by the (sub)transaction's owner
-        return true;
-      });
-      if (open && find_known(name, schema) != nullptr) {
-        held_ = hold(relid);
+      // is looked up afresh below (what was opened stays held to the statement's end).
+      Held* h = hold(relid, mode);
+      if (h != nullptr && find_known(name, schema) != nullptr) {
+        held_ = h;
         pkey_ = pkey;
         table_users++;
         return;

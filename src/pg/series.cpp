@@ -1003,7 +1003,8 @@ int64_t allocate(Counter& c) {
       if (!inserted) {
         // It exists after all, or another transaction is writing it: look it up the usual
         // way, under the creation lock this transaction still holds, and number on from
-        // it (or insert it below after all, when its writer rolled back).
+        // it as from any counter in use (or insert it below after all, when its writer
+        // rolled back).
         new_in_a_row = 0;
         bool took_again = false;
         std::optional<CounterRow> row = lock_counter_row(s.name, c.scope(), c.period(), *c.key, true, &took_again);
@@ -1014,11 +1015,7 @@ int64_t allocate(Counter& c) {
           c.in_table = true;
           c.tid = row->tid;
           c.last = row->last_value;
-          next = advance(s, c.last);
-          if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
-          c.last = next;
-          c.dirty = true;
-          return next;
+          return allocate(c);
         }
       }
     }
