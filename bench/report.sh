@@ -339,8 +339,7 @@ driftscale_targets() {
   [ -z "$sync_sizes" ] && sync_sizes=$big
   r1=$(_dscale_worst fresh "$sizes" check loop)
   echo "| restore, fresh catalogs: check_drift <= 1.0x the loop at $(echo $sizes | sed 's/ /, /g') tables (worst) | ${r1}x | $(verdict "$r1" '<=' 1) |"
-  flat=$(ratio "$(calc 'a / b' "$(median "dscale|fresh|$big|check")" "$big" '%.9f')" \
-               "$(calc 'a / b' "$(median "dscale|fresh|$small|check")" "$small" '%.9f')")
+  flat=$(_dscale_growth check "$small" "$big")
   echo "| restore, fresh catalogs: check_drift per table at $big <= 1.5x per table at $small | ${flat}x | $(verdict "$flat" '<=' 1.5) |"
   r2=$(_dscale_worst fresh "$sync_sizes" sync loop)
   echo "| restore, fresh catalogs: sync_all (all behind) <= 2x the loop at $(echo $sync_sizes | sed 's/ /, /g') tables (worst) | ${r2}x | $(verdict "$r2" '<=' 2) |"
@@ -351,22 +350,23 @@ driftscale_targets() {
   _dscale_flat 300 10000
 }
 
-# Time per table at `big` tables over time per table at `small`, for check_drift and
-# sync_all (fresh catalogs, the worse of the two), with the loop's own growth beside it:
-# flat means <= 1.5x. Printed only when both sizes were measured.
+# Time per table at `big` tables over time per table at `small`, fresh catalogs.
+_dscale_growth() {  # variant small big
+  ratio "$(calc 'a / b' "$(median "dscale|fresh|$3|$1")" "$3" '%.9f')" \
+        "$(calc 'a / b' "$(median "dscale|fresh|$2|$1")" "$2" '%.9f')"
+}
+
+# _dscale_growth for check_drift and sync_all (the worse of the two), with the loop's
+# own growth beside it: flat means <= 1.5x. Printed only when both sizes were measured.
 _dscale_flat() {  # small big
   local small=$1 big=$2 v r worst=0 loop
   [[ " $DRIFT_SCALE_SIZES " == *" $small "* && " $DRIFT_SCALE_SIZES " == *" $big "* ]] || return 0
-  _per_table_growth() {  # variant
-    ratio "$(calc 'a / b' "$(median "dscale|fresh|$big|$1")" "$big" '%.9f')" \
-          "$(calc 'a / b' "$(median "dscale|fresh|$small|$1")" "$small" '%.9f')"
-  }
   for v in check sync; do
-    r=$(_per_table_growth "$v")
+    r=$(_dscale_growth "$v" "$small" "$big")
     [ "$r" = - ] && { worst=-; break; }
     worst=$(awk -v a="$worst" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
   done
-  loop=$(_per_table_growth loop)
+  loop=$(_dscale_growth loop "$small" "$big")
   echo "| drift at scale: check_drift and sync_all per table at $big <= 1.5x per table at $small, fresh catalogs (worse of the two; the loop: ${loop}x) | ${worst}x | $(verdict "$worst" '<=' 1.5) |"
 }
 
