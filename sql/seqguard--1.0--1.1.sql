@@ -8,6 +8,27 @@
 -- ones see this script's counters and the definitions of 1.1.
 LOCK TABLE seqguard.series, seqguard.counters IN ACCESS EXCLUSIVE MODE;
 
+-- Counter keys compare byte by byte in 1.1 (COLLATE "C"; see the install script). The
+-- view over the columns has to go while they change, and comes back below. Views of
+-- the database's own over seqguard_counters would block that: say which and what to do,
+-- and change nothing.
+DO $$
+DECLARE
+  detail text;
+BEGIN
+  DROP VIEW seqguard_counters;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+  RAISE EXCEPTION 'seqguard 1.1 re-creates the view seqguard_counters, and other objects depend on it'
+    USING ERRCODE = 'dependent_objects_still_exist', DETAIL = detail,
+          HINT = 'Drop them, run ALTER EXTENSION seqguard UPDATE again, then create them again.';
+END
+$$;
+ALTER TABLE seqguard.counters
+  ALTER COLUMN series TYPE text COLLATE "C",
+  ALTER COLUMN scope TYPE text COLLATE "C",
+  ALTER COLUMN period TYPE text COLLATE "C";
+
 -- Allocation privilege: every existing series stays allocatable by PUBLIC.
 ALTER TABLE seqguard.series ADD COLUMN allocators regrole[] NOT NULL DEFAULT '{-}';
 
@@ -394,7 +415,7 @@ SELECT rw.pid, 'counter',
        AND g.transactionid OPERATOR(pg_catalog.=) r.xmax AND g.pid OPERATOR(pg_catalog.<>) rw.pid
   ) h;
 
-GRANT SELECT ON seqguard_waits TO PUBLIC;
+GRANT SELECT ON seqguard_waits, seqguard_counters TO PUBLIC;
 
 COMMENT ON FUNCTION seqguard.series_lock_key(text) IS 'Key of the advisory lock a series is locked with (pg_locks classid and objid), for seqguard_waits';
 COMMENT ON FUNCTION seqguard.counter_lock_key(text, text, text) IS 'Key of the advisory lock a counter is locked with (pg_locks classid and objid), for seqguard_waits';

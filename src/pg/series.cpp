@@ -488,6 +488,12 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
                 PointerGetDatum(cstring_to_text_with_len(scope.data(), (int)scope.size())));
     ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_TEXTEQ,
                 PointerGetDatum(cstring_to_text_with_len(period.data(), (int)period.size())));
+    // ScanKeyInit gives keys the C collation (right for catalogs). The descent must
+    // compare the way the index is ordered, or under another collation (1.0's tables in
+    // an en_US or ICU database) it can miss a counter that exists, and its creation then
+    // meets 23505.
+    Relation index = t.index();
+    for (int i = 0; i < 3; i++) keys[i].sk_collation = index->rd_indcollation[i];
     return direct::probe(t, keys, 3, how, values, nulls, &row.tid);
   });
   if (busy != nullptr) *busy = found == direct::Found::busy;
