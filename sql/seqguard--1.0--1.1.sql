@@ -8,10 +8,10 @@
 -- ones see this script's counters and the definitions of 1.1.
 LOCK TABLE seqguard.series, seqguard.counters IN ACCESS EXCLUSIVE MODE;
 
--- Counter keys compare byte by byte in 1.1 (COLLATE "C"; see the install script). The
--- view over the columns has to go while they change, and comes back below. Views of
--- the database's own over seqguard_counters would block that: say which and what to do,
--- and change nothing.
+-- Counter keys compare byte by byte in 1.1 (COLLATE "C"), scope first (see the install
+-- script). The view over the columns has to go while they change, and comes back below.
+-- Views of the database's own over seqguard_counters would block that: say which and
+-- what to do, and change nothing.
 DO $$
 DECLARE
   detail text;
@@ -27,7 +27,9 @@ $$;
 ALTER TABLE seqguard.counters
   ALTER COLUMN series TYPE text COLLATE "C",
   ALTER COLUMN scope TYPE text COLLATE "C",
-  ALTER COLUMN period TYPE text COLLATE "C";
+  ALTER COLUMN period TYPE text COLLATE "C",
+  DROP CONSTRAINT counters_pkey,
+  ADD PRIMARY KEY (scope, series, period);
 
 -- Allocation privilege: every existing series stays allocatable by PUBLIC.
 ALTER TABLE seqguard.series ADD COLUMN allocators regrole[] NOT NULL DEFAULT '{-}';

@@ -287,7 +287,11 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
       Snapshot snap = how == Probe::reader ? RegisterSnapshot(GetLatestSnapshot())
                       : how == Probe::committed ? SnapshotSelf
                                                 : &dirty;
-      SysScanDesc scan = systable_beginscan_ordered(rel, index, snap, nkeys, keys);
+      // The scan renumbers its keys' columns from the table's to the index's in place:
+      // a look again after a wait starts from the caller's keys.
+      ScanKeyData scan_keys[INDEX_MAX_KEYS];
+      memcpy(scan_keys, keys, sizeof(ScanKeyData) * nkeys);
+      SysScanDesc scan = systable_beginscan_ordered(rel, index, snap, nkeys, scan_keys);
       HeapTuple tup = systable_getnext_ordered(scan, ForwardScanDirection);
       TransactionId xwait = InvalidTransactionId;
       ItemPointerData wait_tid;

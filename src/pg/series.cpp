@@ -481,19 +481,23 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
   bool nulls[kCounterNatts];
   CounterRow row;
   direct::Found found = pg_call([&] {
-    ScanKeyData keys[3];
-    ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ,
-                PointerGetDatum(cstring_to_text_with_len(series.data(), (int)series.size())));
-    ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
-                PointerGetDatum(cstring_to_text_with_len(scope.data(), (int)scope.size())));
-    ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_TEXTEQ,
-                PointerGetDatum(cstring_to_text_with_len(period.data(), (int)period.size())));
-    // ScanKeyInit gives keys the C collation (right for catalogs). The descent must
-    // compare the way the index is ordered, or under another collation (1.0's tables in
-    // an en_US or ICU database) it can miss a counter that exists, and its creation then
-    // meets 23505.
+    // In the index's column order, with each column's collation: ScanKeyInit gives the
+    // C collation (right for catalogs), and a descent that compares other than the index
+    // is ordered (1.0's tables in an en_US or ICU database) can miss a counter that
+    // exists, whose creation then meets 23505.
+    Datum text[3] = {PointerGetDatum(cstring_to_text_with_len(series.data(), (int)series.size())),
+                     PointerGetDatum(cstring_to_text_with_len(scope.data(), (int)scope.size())),
+                     PointerGetDatum(cstring_to_text_with_len(period.data(), (int)period.size()))};
     Relation index = t.index();
-    for (int i = 0; i < 3; i++) keys[i].sk_collation = index->rd_indcollation[i];
+    ScanKeyData keys[3];
+    for (int i = 0; i < 3; i++) {
+      AttrNumber attno = index->rd_index->indkey.values[i];
+      if (index->rd_index->indnkeyatts != 3 || attno < 1 || attno > 3)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the primary key of seqguard.counters is not (series, scope, period)")));
+      ScanKeyInit(&keys[i], attno, BTEqualStrategyNumber, F_TEXTEQ, text[attno - 1]);
+      keys[i].sk_collation = index->rd_indcollation[i];
+    }
     return direct::probe(t, keys, 3, how, values, nulls, &row.tid);
   });
   if (busy != nullptr) *busy = found == direct::Found::busy;
