@@ -42,7 +42,9 @@ SELECT collname FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollatio
 -- A view of the database's own over seqguard_counters holds the update back, with what
 -- to do; nothing has changed.
 CREATE VIEW my_counters AS SELECT series, scope FROM seqguard_counters;
+\set SHOW_CONTEXT never
 ALTER EXTENSION seqguard UPDATE;
+\set SHOW_CONTEXT errors
 SELECT extversion FROM pg_extension WHERE extname = 'seqguard';
 DROP VIEW my_counters;
 

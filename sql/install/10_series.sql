@@ -22,14 +22,19 @@ CREATE TABLE seqguard.series (
 
 -- One row per (series, scope, period). Gapless counters keep their value here and are
 -- written once per transaction, just before commit. Fast counters keep it in their
--- sequence (seqguard.counter_*), named here.
+-- sequence (seqguard.counter_*), named here. A bulk import that creates a counter per
+-- row spends much of its time comparing keys in the primary key, so the key is made
+-- cheap to compare: byte by byte (C collation; a counter only needs equality), and the
+-- scope first, the column that tells counters apart where there are many (an import's
+-- rows share their series; leading with it made every comparison look at two columns).
+-- Per-series work (drop, alter, script) reads the table through; it is rare.
 CREATE TABLE seqguard.counters (
-    series        text NOT NULL,
-    scope         text NOT NULL,
-    period        text NOT NULL,
+    series        text COLLATE "C" NOT NULL,
+    scope         text COLLATE "C" NOT NULL,
+    period        text COLLATE "C" NOT NULL,
     last_value    bigint,
     sequence_name name,
-    PRIMARY KEY (series, scope, period)
+    PRIMARY KEY (scope, series, period)
 );
 
 -- pg_dump keeps these rows, so a restored database continues numbering where it stopped.
