@@ -494,7 +494,7 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
       AttrNumber attno = index->rd_index->indkey.values[i];
       if (index->rd_index->indnkeyatts != 3 || attno < 1 || attno > 3)
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("the primary key of seqguard.counters is not (series, scope, period)")));
+                        errmsg("the primary key of seqguard.counters is not on its series, scope and period")));
       ScanKeyInit(&keys[i], attno, BTEqualStrategyNumber, F_TEXTEQ, text[attno - 1]);
       keys[i].sk_collation = index->rd_indcollation[i];
     }
