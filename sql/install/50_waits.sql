@@ -79,7 +79,7 @@ candidates AS (
 -- A gapless counter in use is locked through its row of seqguard.counters (as SELECT
 -- ... FOR UPDATE locks one): the first session in line holds the row's tuple lock and
 -- waits for the holder's transaction, the others wait for their place in line (21252
--- above). The tuple names the row, and the row's xmax the transaction that holds it.
+-- above), which the holder keeps when it came through the line. The tuple names the row, and the row's xmax the transaction that holds it.
 row_waits AS MATERIALIZED (
     SELECT t.pid, pg_catalog.format('(%s,%s)', t.page, t.tuple)::pg_catalog.tid AS ctid,
            COALESCE(x.waitstart, t.waitstart) AS waitstart

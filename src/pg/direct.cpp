@@ -300,6 +300,7 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
         // The dirty snapshot reports the other transaction that is inserting, updating
         // or deleting the version it returned (our own changes report none).
         if (how == Probe::writer || how == Probe::sweeper) xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+        if (how == Probe::locker) xwait = dirty.xmin;
         if (TransactionIdIsValid(xwait)) {
           wait_tid = tup->t_self;
         } else {
@@ -318,7 +319,7 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
       systable_endscan_ordered(scan);
       if (how == Probe::reader) UnregisterSnapshot(snap);
       if (!TransactionIdIsValid(xwait)) break;
-      if (how == Probe::sweeper) {
+      if (how == Probe::sweeper || how == Probe::locker) {
         found = Found::busy;
         break;
       }

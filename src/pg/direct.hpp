@@ -51,6 +51,9 @@ void register_callbacks();
 enum class Probe {
   writer,     // under the object's lock: dirty snapshot, waits for changes in progress
   sweeper,    // like writer, but reports "busy" instead of waiting
+  locker,     // like sweeper, but returns a row that another transaction is updating or
+              // deleting (the version it changes): the caller locks that version, and
+              // waits if it must as for any row lock; "busy" only while a row is inserted
   reader,     // without a lock: the latest committed state (an MVCC snapshot)
   committed,  // without a lock: the latest committed state, no MVCC snapshot, so no
               // predicate lock either (SnapshotSelf)
