@@ -17,7 +17,7 @@ write_report() {
   echo "| settings | $(q -c "SELECT string_agg(name || ' = ' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'wal_level', 'synchronous_commit', 'full_page_writes')"); fsync on; synchronous_commit off in the contention rows marked off |"
   echo "| seqguard | $(q -c "SELECT extversion FROM pg_extension WHERE extname = 'seqguard'"), seqguard.so $SO_ID, $INSTALLED_FROM; measured from $SNAPSHOT |"
   echo "| other processes | $(report_busy) |"
-  echo "| method | $MODE run; each figure is the median (min..max) of $REPS runs ($((REPS + 2)) for per call); variants interleaved run by run; CHECKPOINT before each measured run; pgbench -M prepared, ${DURATION}s per run, -j up to $(nproc) |"
+  echo "| method | $MODE run; each figure is the median (min..max) of $REPS runs ($((REPS + 2)) for per call); variants (and contention's client counts) interleaved run by run; CHECKPOINT before each measured run; pgbench -M prepared, ${DURATION}s per run, -j up to $(nproc) |"
   echo
   report_targets
   wants bulk && report_bulk
