@@ -85,6 +85,23 @@ ROLLBACK PREPARED 'ot';
 SELECT next_formatted_id('OT', 'e' || g)::int FROM generate_series(1, 2) g;
 SELECT next_formatted_id('OT', 'e2') AS e2_after_error;
 
+-- A table is checked when it is first opened (and after any change to it): a primary
+-- key of seqguard.counters on other columns than series, scope and period (in any
+-- order) stops the call with a clear error instead of a look-up that names the wrong
+-- columns. The table is empty in this transaction, so the key can change.
+BEGIN;
+DELETE FROM seqguard.counters;
+ALTER TABLE seqguard.counters DROP CONSTRAINT counters_pkey;
+ALTER TABLE seqguard.counters ADD PRIMARY KEY (scope, series);
+SAVEPOINT s;
+SELECT next_formatted_id('OT', 'k');
+ROLLBACK TO SAVEPOINT s;
+ALTER TABLE seqguard.counters DROP CONSTRAINT counters_pkey;
+ALTER TABLE seqguard.counters ADD PRIMARY KEY (period, series, scope);
+SELECT next_formatted_id('OT', 'k') AS k_any_key_order;
+ROLLBACK;
+SELECT next_formatted_id('OT', 'k') AS k_after_rollback;
+
 DROP PROCEDURE ot_batches();
 DROP TABLE ot_docs;
 SELECT seqguard_drop_series('OT');

@@ -210,7 +210,7 @@ void register_callbacks() {
   ProcessUtility_hook = on_process_utility;
 }
 
-Table::Table(const char* name, const char* const* columns, int natts, LOCKMODE mode) {
+Table::Table(const char* name, const char* const* columns, int natts, int key_natts, LOCKMODE mode) {
   Oid schema = catalog().schema;
   for (int attempt = 0;; attempt++) {
     if (const Known* k = find_known(name, schema)) {
@@ -243,12 +243,25 @@ Table::Table(const char* name, const char* const* columns, int natts, LOCKMODE m
         Form_pg_attribute att = TupleDescAttr(desc, i);
         layout_ok = !att->attisdropped && std::strcmp(NameStr(att->attname), columns[i]) == 0;
       }
+      // Probes name the key's columns by their number in the table; the index may list
+      // them in any order (1.1 changed the counters' order), but no other column.
+      if (layout_ok) {
+        Relation index = index_open(pkey, AccessShareLock);
+        uint32 seen = 0;
+        layout_ok = index->rd_index->indnkeyatts == key_natts;
+        for (int i = 0; layout_ok && i < key_natts; i++) {
+          AttrNumber attno = index->rd_index->indkey.values[i];
+          layout_ok = attno >= 1 && attno <= key_natts && (seen & (1u << attno)) == 0;
+          seen |= 1u << attno;
+        }
+        index_close(index, AccessShareLock);
+      }
       if (layout_ok) remember_known(name, schema, relid, pkey);
       table_close(rel, NoLock);
     });
     if (!layout_ok)
       fail(core::sqlstate::internal_error,
-           std::string("table seqguard.") + name + " does not have the columns this seqguard expects", {},
+           std::string("table seqguard.") + name + " does not have the columns or primary key this seqguard expects", {},
            "The installed library and the extension's objects differ: ALTER EXTENSION seqguard UPDATE.");
   }
 }

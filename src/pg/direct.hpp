@@ -25,10 +25,11 @@ struct Held;
 // One of seqguard's tables in schema `seqguard`, locked in `mode` for the rest of the
 // transaction, as for any table a statement touched. The relation itself stays open
 // between calls until the statement ends (direct.cpp: Held). The constructor checks
-// that the columns are the ones this library was built for.
+// that the columns are the ones this library was built for, and that the primary key
+// is on the first `key_natts` of them (in any order).
 class Table {
  public:
-  Table(const char* name, const char* const* columns, int natts, LOCKMODE mode);
+  Table(const char* name, const char* const* columns, int natts, int key_natts, LOCKMODE mode);
   ~Table();
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;

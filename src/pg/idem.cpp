@@ -104,7 +104,7 @@ struct Row {
 // seqguard.idem_keys, open for the duration of one call.
 class KeyTable : public direct::Table {
  public:
-  explicit KeyTable(LOCKMODE mode) : direct::Table("idem_keys", kColumnNames, kNatts, mode) {}
+  explicit KeyTable(LOCKMODE mode) : direct::Table("idem_keys", kColumnNames, kNatts, 2, mode) {}
 };
 
 // The key as a text datum (for index scan keys and for storing).

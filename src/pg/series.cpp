@@ -481,7 +481,7 @@ constexpr int kCounterNatts = 5;
 
 class CounterTable : public direct::Table {
  public:
-  explicit CounterTable(LOCKMODE mode) : direct::Table("counters", kCounterColumns, kCounterNatts, mode) {}
+  explicit CounterTable(LOCKMODE mode) : direct::Table("counters", kCounterColumns, kCounterNatts, 3, mode) {}
 };
 
 struct CounterRow {
@@ -509,10 +509,7 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
     Relation index = t.index();
     ScanKeyData keys[3];
     for (int i = 0; i < 3; i++) {
-      AttrNumber attno = index->rd_index->indkey.values[i];
-      if (index->rd_index->indnkeyatts != 3 || attno < 1 || attno > 3)
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("the primary key of seqguard.counters is not on its series, scope and period")));
+      AttrNumber attno = index->rd_index->indkey.values[i];  // 1..3: checked by Table
       ScanKeyInit(&keys[i], attno, BTEqualStrategyNumber, F_TEXTEQ, text[attno - 1]);
       keys[i].sk_collation = index->rd_indcollation[i];
     }
