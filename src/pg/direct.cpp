@@ -287,6 +287,22 @@ CatalogIndexState Table::indexes() const {
   return h.indstate;
 }
 
+namespace {
+
+// A row version's columns, copied (varlenas detoasted) into the current memory context.
+void copy_columns(Relation rel, HeapTuple tup, Datum* values, bool* nulls) {
+  TupleDesc desc = RelationGetDescr(rel);
+  heap_deform_tuple(tup, desc, values, nulls);
+  for (int i = 0; i < desc->natts; i++) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (nulls[i] || att->attbyval) continue;
+    values[i] = att->attlen == -1 ? PointerGetDatum(PG_DETOAST_DATUM_COPY(values[i]))
+                                  : datumCopy(values[i], false, att->attlen);
+  }
+}
+
+}  // namespace
+
 Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* values, bool* nulls,
             ItemPointerData* tid) {
   Relation rel = t.rel();
@@ -317,14 +333,7 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
         if (TransactionIdIsValid(xwait)) {
           wait_tid = tup->t_self;
         } else {
-          TupleDesc desc = RelationGetDescr(rel);
-          heap_deform_tuple(tup, desc, values, nulls);
-          for (int i = 0; i < desc->natts; i++) {
-            Form_pg_attribute att = TupleDescAttr(desc, i);
-            if (nulls[i] || att->attbyval) continue;
-            values[i] = att->attlen == -1 ? PointerGetDatum(PG_DETOAST_DATUM_COPY(values[i]))
-                                          : datumCopy(values[i], false, att->attlen);
-          }
+          copy_columns(rel, tup, values, nulls);
           *tid = tup->t_self;
           found = Found::row;
         }
@@ -398,31 +407,46 @@ bool insert_if_new(const Table& t, Datum* values, bool* nulls, ItemPointerData* 
   return unique;
 }
 
-Locked lock_row(const Table& t, const ItemPointerData* tid, bool wait) {
+Locked lock_row(const Table& t, ItemPointerData* tid, bool wait, Datum* values, bool* nulls) {
   Relation rel = t.rel();
   Locked locked = Locked::moved;
   pg_try([&] {
-    HeapTupleData tuple;
-    tuple.t_self = *tid;
-    Buffer buffer;
-    TM_FailureData tmfd;
-    TM_Result r = heap_lock_tuple(rel, &tuple, GetCurrentCommandId(true), LockTupleExclusive,
-                                  wait ? LockWaitBlock : LockWaitSkip, false, &buffer, &tmfd);
-    ReleaseBuffer(buffer);
-    switch (r) {
-      case TM_Ok:
-      case TM_SelfModified:  // this transaction changed it: it is ours already
-        locked = Locked::yes;
-        break;
-      case TM_Updated:
-      case TM_Deleted:
-        locked = Locked::moved;
-        break;
-      case TM_WouldBlock:
-        locked = Locked::busy;
-        break;
-      default:
-        elog(ERROR, "unexpected result %d locking a row of %s", (int)r, RelationGetRelationName(rel));
+    for (;;) {
+      HeapTupleData tuple;
+      tuple.t_self = *tid;
+      Buffer buffer;
+      TM_FailureData tmfd;
+      TM_Result r = heap_lock_tuple(rel, &tuple, GetCurrentCommandId(true), LockTupleExclusive,
+                                    wait ? LockWaitBlock : LockWaitSkip, false, &buffer, &tmfd);
+      // The pin keeps the version where it is (no pruning moves it) while it is read.
+      if ((r == TM_Ok || r == TM_SelfModified) && values != nullptr) copy_columns(rel, &tuple, values, nulls);
+      ReleaseBuffer(buffer);
+      switch (r) {
+        case TM_Ok:
+          locked = Locked::yes;
+          return;
+        case TM_SelfModified:  // this transaction changed it: it is ours already
+          locked = Locked::yes;
+          return;
+        case TM_Updated:
+          // Updated by a committed transaction: its successor is the row's next version.
+          // Versions made after this transaction's snapshot cannot be pruned before it
+          // ends, so the chain is still there to follow.
+          if (values != nullptr && ItemPointerIsValid(&tmfd.ctid) && !ItemPointerEquals(&tmfd.ctid, tid)) {
+            *tid = tmfd.ctid;
+            continue;
+          }
+          locked = Locked::moved;
+          return;
+        case TM_Deleted:
+          locked = Locked::moved;
+          return;
+        case TM_WouldBlock:
+          locked = Locked::busy;
+          return;
+        default:
+          elog(ERROR, "unexpected result %d locking a row of %s", (int)r, RelationGetRelationName(rel));
+      }
     }
   });
   return locked;

@@ -86,9 +86,14 @@ bool insert_if_new(const Table& t, Datum* values, bool* nulls, ItemPointerData* 
 // transaction updated or deleted it meanwhile): look the row up again. The lock lives in
 // the row, not in the shared lock table, so a transaction may hold any number of them;
 // a savepoint rollback releases the ones it took.
+// With `values`, a version updated meanwhile is followed to the row's latest version
+// (as SELECT ... FOR UPDATE does in READ COMMITTED), which is locked instead: *tid says
+// where it is, and on `yes` `values`/`nulls` hold its columns (copied into the current
+// memory context). `moved` then means deleted.
 enum class Locked { yes, moved, busy };
 // With `wait` false it never sleeps: `busy` when another transaction holds the row.
-Locked lock_row(const Table& t, const ItemPointerData* tid, bool wait = true);
+Locked lock_row(const Table& t, ItemPointerData* tid, bool wait = true, Datum* values = nullptr,
+                bool* nulls = nullptr);
 void remove(const Table& t, const ItemPointerData* tid);
 
 }  // namespace seqguard::pg::direct

@@ -522,6 +522,18 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
   return row;
 }
 
+// Whether a counter row's columns (as read) are the key's.
+bool is_counter(const Datum* values, const bool* nulls, std::string_view series, std::string_view scope,
+                std::string_view period) {
+  std::string_view key[3] = {series, scope, period};
+  for (int i = 0; i < 3; i++) {
+    if (nulls[i]) return false;
+    text* t = DatumGetTextPP(values[i]);
+    if (std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != key[i]) return false;
+  }
+  return true;
+}
+
 // The columns of a counter row.
 void counter_values(const std::string& series, std::string_view scope, std::string_view period,
                     std::optional<int64_t> last_value, const std::string* sequence_name, Datum* values,
@@ -664,14 +676,24 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
       if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
     }
     CounterTable t(RowShareLock);
-    // The version read is the latest unless someone changed it since: then again.
-    direct::Locked got = direct::lock_row(t, &row->tid, queued);
+    // The version read, or the row's latest when holders changed it since (a waiter's
+    // usual case: followed along the update chain rather than looked up again, which
+    // would walk that chain from the index entry's version on, on the hand-off's path).
+    Datum values[kCounterNatts];
+    bool nulls[kCounterNatts];
+    direct::Locked got = direct::lock_row(t, &row->tid, queued, values, nulls);
     if (got == direct::Locked::busy) {
       queue_held = lock_object(LockSpace::counter_queue, hash, ExclusiveLock);
       queued = true;
-      got = direct::lock_row(t, &row->tid, true);
+      got = direct::lock_row(t, &row->tid, true, values, nulls);
     }
+    // A key changed by hand (seqguard never does) makes the chain another counter's:
+    // look again (the row locked stays locked to the transaction's end, harmlessly).
+    if (got == direct::Locked::yes && !is_counter(values, nulls, series, scope, period)) continue;
     if (got == direct::Locked::yes) {
+      row->last_value = nulls[3] ? std::nullopt : std::optional<int64_t>(DatumGetInt64(values[3]));
+      row->sequence_name =
+          nulls[4] ? std::nullopt : std::optional<std::string>(NameStr(*DatumGetName(values[4])));
       if (queued && !queue_held && keep_place_in_line()) queued = false;
       leave_queue();
       if (known_counters.size() >= kMaxKnownCounters) known_counters.clear();
