@@ -423,8 +423,6 @@ Locked lock_row(const Table& t, ItemPointerData* tid, bool wait, Datum* values, 
       ReleaseBuffer(buffer);
       switch (r) {
         case TM_Ok:
-          locked = Locked::yes;
-          return;
         case TM_SelfModified:  // this transaction changed it: it is ours already
           locked = Locked::yes;
           return;

@@ -490,6 +490,12 @@ struct CounterRow {
   ItemPointerData tid;
 };
 
+// A counter row's value columns, as read.
+void set_counter_values(CounterRow& row, const Datum* values, const bool* nulls) {
+  row.last_value = nulls[3] ? std::nullopt : std::optional<int64_t>(DatumGetInt64(values[3]));
+  row.sequence_name = nulls[4] ? std::nullopt : std::optional<std::string>(NameStr(*DatumGetName(values[4])));
+}
+
 // `how` is Probe::writer under the counter's lock, Probe::committed without it.
 std::optional<CounterRow> read_counter_row(const std::string& series, std::string_view scope,
                                            std::string_view period, direct::Probe how,
@@ -517,8 +523,7 @@ std::optional<CounterRow> read_counter_row(const std::string& series, std::strin
   });
   if (busy != nullptr) *busy = found == direct::Found::busy;
   if (found != direct::Found::row) return std::nullopt;
-  if (!nulls[3]) row.last_value = DatumGetInt64(values[3]);
-  if (!nulls[4]) row.sequence_name = std::string(NameStr(*DatumGetName(values[4])));
+  set_counter_values(row, values, nulls);
   return row;
 }
 
@@ -691,9 +696,7 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
     // look again (the row locked stays locked to the transaction's end, harmlessly).
     if (got == direct::Locked::yes && !is_counter(values, nulls, series, scope, period)) continue;
     if (got == direct::Locked::yes) {
-      row->last_value = nulls[3] ? std::nullopt : std::optional<int64_t>(DatumGetInt64(values[3]));
-      row->sequence_name =
-          nulls[4] ? std::nullopt : std::optional<std::string>(NameStr(*DatumGetName(values[4])));
+      set_counter_values(*row, values, nulls);
       if (queued && !queue_held && keep_place_in_line()) queued = false;
       leave_queue();
       if (known_counters.size() >= kMaxKnownCounters) known_counters.clear();
