@@ -63,7 +63,20 @@ calc() {  # awk-expression-with-a-b a b [printf-format]
     if (a == \"-\" || b == \"-\" || a == \"\" || b == \"\") { print \"-\"; exit }
     printf f, $1 }"
 }
-ratio() { awk -v b="${2:-}" 'BEGIN { exit !(b + 0 == 0) }' && { echo -; return; }; calc 'a / b' "$1" "$2"; }
+# Two decimals, or RATIO_FMT: the targets use unrounded ratios (see shown).
+ratio() { awk -v b="${2:-}" 'BEGIN { exit !(b + 0 == 0) }' && { echo -; return; }; calc 'a / b' "$1" "$2" "${RATIO_FMT:-%.2f}"; }
+
+# A target's ratio as the targets table shows it: two decimals, or four where two would
+# round it onto the other side of its threshold. The verdict is on the unrounded ratio:
+# 16 sessions at 0.8995x one session's rate once printed "0.90x PASS" against 0.9.
+shown() {  # ratio [op threshold]
+  awk -v a="$1" -v op="${2:-}" -v b="${3:-}" 'BEGIN {
+    if (a == "-" || a == "") { print "-"; exit }
+    s = sprintf("%.2f", a)
+    if (op == "") { print s; exit }
+    ok = (op == "<=") ? (a <= b) : (a >= b); sok = (op == "<=") ? (s + 0 <= b) : (s + 0 >= b)
+    print (ok == sok) ? s : sprintf("%.4f", a) }'
+}
 
 # A number with sensible precision: 12345, 123.4, 1.234, 0.1234.
 num() {
