@@ -78,6 +78,12 @@ shown() {  # ratio [op threshold]
     print (ok == sok) ? s : sprintf("%.4f", a) }'
 }
 
+# A target's two cells, "measured | verdict", from one threshold: the ratio as shown()
+# prints it, with an "x", and the verdict on its unrounded value.
+judged() {  # ratio op threshold
+  echo "$(shown "$1" "$2" "$3")x | $(verdict "$1" "$2" "$3")"
+}
+
 # A number with sensible precision: 12345, 123.4, 1.234, 0.1234.
 num() {
   awk -v x="$1" 'BEGIN {

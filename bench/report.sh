@@ -71,15 +71,15 @@ report_targets() {
   echo "|---|---|---|"
   if wants bulk; then
     r1=$(ratio "$(median 'bulk|gapless|100000')" "$(median 'bulk|sequence|100000')")
-    echo "| bulk 100k rows: seqguard gapless <= 2x the sequence default | $(shown "${r1}" '<=' 2)x | $(verdict "${r1}" '<=' 2) |"
+    echo "| bulk 100k rows: seqguard gapless <= 2x the sequence default | $(judged "${r1}" '<=' 2) |"
     big=${BULK_SIZES##* }
     r2=$(ratio "$(calc 'a / b' "$(median "bulk|gapless|$big")" "$big" '%.9f')" \
                "$(calc 'a / b' "$(median 'bulk|gapless|10000')" 10000 '%.9f')")
-    echo "| bulk: time per row flat, per row at $big <= 1.5x per row at 10k | $(shown "${r2}" '<=' 1.5)x | $(verdict "${r2}" '<=' 1.5) |"
+    echo "| bulk: time per row flat, per row at $big <= 1.5x per row at 10k | $(judged "${r2}" '<=' 1.5) |"
     # At the largest size: on this 2-core machine a 100k-row run varies by +-30% from one
     # run to the next, which five runs of a 10% target cannot see through.
     r6=$(ratio "$(median "bulk|tokens|$big")" "$(median "bulk|wide|$big")")
-    echo "| bulk $(num "$big") rows: 1.1's tokens, time zone and granted role <= 1.1x a literal template printing as much | $(shown "${r6}" '<=' 1.1)x | $(verdict "${r6}" '<=' 1.1) |"
+    echo "| bulk $(num "$big") rows: 1.1's tokens, time zone and granted role <= 1.1x a literal template printing as much | $(judged "${r6}" '<=' 1.1) |"
   fi
   if wants contention; then
     local c worst=
@@ -87,24 +87,24 @@ report_targets() {
       r3=$(ratio "$(median "cont|off|$c|gapless")" "$(median "cont|off|$c|rowlock")")
       worst=$(min_of "$worst" "$r3")
     done
-    echo "| contention, synchronous_commit off: gapless >= 1.0x row-lock counter at $(echo $CLIENTS | sed 's/ /, /g') clients (worst) | $(shown "${worst}" '>=' 1)x | $(verdict "${worst}" '>=' 1) |"
+    echo "| contention, synchronous_commit off: gapless >= 1.0x row-lock counter at $(echo $CLIENTS | sed 's/ /, /g') clients (worst) | $(judged "${worst}" '>=' 1) |"
     worst=
     for c in 16 64; do
       [[ " $CLIENTS " == *" $c "* ]] || continue
       r3=$(ratio "$(median "cont|on|$c|gapless")" "$(median "cont|on|$c|rowlock")")
       worst=$(min_of "$worst" "$r3")
     done
-    echo "| contention 16 and 64 sessions, fsync on: gapless >= 1.2x row-lock counter (worst) | $(shown "${worst:--}" '>=' 1.2)x | $(verdict "${worst:--}" '>=' 1.2) |"
+    echo "| contention 16 and 64 sessions, fsync on: gapless >= 1.2x row-lock counter (worst) | $(judged "${worst:--}" '>=' 1.2) |"
     r7=$(ratio "$(median 'cont|on|16|gapless')" "$(median 'cont|on|1|gapless')")
-    echo "| contention, fsync on: gapless at 16 sessions >= 0.9x its single-session rate | $(shown "${r7}" '>=' 0.9)x | $(verdict "${r7}" '>=' 0.9) |"
+    echo "| contention, fsync on: gapless at 16 sessions >= 0.9x its single-session rate | $(judged "${r7}" '>=' 0.9) |"
     r4=$(ratio "$(median 'cont|on|16|fast')" "$(median 'cont|on|16|nextval')")
-    echo "| contention 16 sessions, fsync on: fast >= 0.8x raw nextval | $(shown "${r4}" '>=' 0.8)x | $(verdict "${r4}" '>=' 0.8) |"
+    echo "| contention 16 sessions, fsync on: fast >= 0.8x raw nextval | $(judged "${r4}" '>=' 0.8) |"
   fi
   if wants percall; then
     r5=$(ratio "$(median 'percall|gapless')" "$(median 'percall|to_char')")
-    echo "| per call: gapless <= 2x nextval + SQL formatting | $(shown "${r5}" '<=' 2)x | $(verdict "${r5}" '<=' 2) |"
+    echo "| per call: gapless <= 2x nextval + SQL formatting | $(judged "${r5}" '<=' 2) |"
     r8=$(ratio "$(median 'percall|tokens')" "$(median 'percall|gapless')")
-    echo "| per call: 1.1's tokens, time zone and granted role <= 1.1x the plain gapless template | $(shown "${r8}" '<=' 1.1)x | $(verdict "${r8}" '<=' 1.1) |"
+    echo "| per call: 1.1's tokens, time zone and granted role <= 1.1x the plain gapless template | $(judged "${r8}" '<=' 1.1) |"
   fi
   wants driftscale && [ "$(count_of 'skip|driftscale')" = 0 ] && driftscale_targets
   wants manycounters && manycounters_targets
@@ -285,10 +285,10 @@ many_label() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n / 100000
 manycounters_targets() {
   local small=$MANY_SMALL big=$MANY_BIG r1 r2 worst=- n b
   r1=$(ratio "$(median "many|seqguard|$small")" "$(median "many|upsert|$small")")
-  echo "| many counters, $(many_label "$small") rows each in a counter of its own: seqguard <= 0.5x the upsert pattern | $(shown "${r1}" '<=' 0.5)x | $(verdict "${r1}" '<=' 0.5) |"
+  echo "| many counters, $(many_label "$small") rows each in a counter of its own: seqguard <= 0.5x the upsert pattern | $(judged "${r1}" '<=' 0.5) |"
   r2=$(ratio "$(calc 'a / b' "$(median "many|seqguard|$big")" "$big" '%.9f')" \
              "$(calc 'a / b' "$(median "many|seqguard|$small")" "$small" '%.9f')")
-  echo "| many counters: per row at $(many_label "$big") <= 1.5x per row at $(many_label "$small") | $(shown "${r2}" '<=' 1.5)x | $(verdict "${r2}" '<=' 1.5) |"
+  echo "| many counters: per row at $(many_label "$big") <= 1.5x per row at $(many_label "$small") | $(judged "${r2}" '<=' 1.5) |"
   for n in $MANY_SIZES; do
     b=$(stats "many|seqguard|$n|bytes" | cut -d' ' -f3)
     [ "$b" = - ] && continue
@@ -340,15 +340,15 @@ driftscale_targets() {
   for n in $sizes; do [ "$n" -ge 5000 ] && sync_sizes="$sync_sizes $n"; done
   [ -z "$sync_sizes" ] && sync_sizes=$big
   r1=$(_dscale_worst fresh "$sizes" check loop)
-  echo "| restore, fresh catalogs: check_drift <= 1.0x the loop at $(echo $sizes | sed 's/ /, /g') tables (worst) | $(shown "${r1}" '<=' 1)x | $(verdict "${r1}" '<=' 1) |"
+  echo "| restore, fresh catalogs: check_drift <= 1.0x the loop at $(echo $sizes | sed 's/ /, /g') tables (worst) | $(judged "${r1}" '<=' 1) |"
   flat=$(_dscale_growth check "$small" "$big")
-  echo "| restore, fresh catalogs: check_drift per table at $big <= 1.5x per table at $small | $(shown "${flat}" '<=' 1.5)x | $(verdict "${flat}" '<=' 1.5) |"
+  echo "| restore, fresh catalogs: check_drift per table at $big <= 1.5x per table at $small | $(judged "${flat}" '<=' 1.5) |"
   r2=$(_dscale_worst fresh "$sync_sizes" sync loop)
-  echo "| restore, fresh catalogs: sync_all (all behind) <= 2x the loop at $(echo $sync_sizes | sed 's/ /, /g') tables (worst) | $(shown "${r2}" '<=' 2)x | $(verdict "${r2}" '<=' 2) |"
+  echo "| restore, fresh catalogs: sync_all (all behind) <= 2x the loop at $(echo $sync_sizes | sed 's/ /, /g') tables (worst) | $(judged "${r2}" '<=' 2) |"
   r3=$(_dscale_worst analyzed "$sizes" check loop)
   r3s=$(_dscale_worst analyzed "$sync_sizes" sync loop)
-  echo "| restore, analyzed catalogs: check_drift <= 1.0x the loop (worst) | $(shown "${r3}" '<=' 1)x | $(verdict "${r3}" '<=' 1) |"
-  echo "| restore, analyzed catalogs: sync_all <= 2x the loop (worst) | $(shown "${r3s}" '<=' 2)x | $(verdict "${r3s}" '<=' 2) |"
+  echo "| restore, analyzed catalogs: check_drift <= 1.0x the loop (worst) | $(judged "${r3}" '<=' 1) |"
+  echo "| restore, analyzed catalogs: sync_all <= 2x the loop (worst) | $(judged "${r3s}" '<=' 2) |"
   _dscale_flat 300 10000
 }
 
@@ -369,7 +369,7 @@ _dscale_flat() {  # small big
     worst=$(awk -v a="$worst" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
   done
   loop=$(_dscale_growth loop "$small" "$big")
-  echo "| drift at scale: check_drift and sync_all per table at $big <= 1.5x per table at $small, fresh catalogs (worse of the two; the loop: $(shown "$loop")x) | $(shown "${worst}" '<=' 1.5)x | $(verdict "${worst}" '<=' 1.5) |"
+  echo "| drift at scale: check_drift and sync_all per table at $big <= 1.5x per table at $small, fresh catalogs (worse of the two; the loop: $(shown "$loop")x) | $(judged "${worst}" '<=' 1.5) |"
 }
 
 report_driftscale() {
