@@ -54,6 +54,7 @@ stats() {
     }'
 }
 median() { stats "$1" | cut -d' ' -f1; }
+fastest() { stats "$1" | cut -d' ' -f2; }
 count_of() { stats "$1" | cut -d' ' -f4; }
 sum_of() { awk -F'\t' -v k="$1" '$1 == k { s += $2; n++ } END { print n ? s : "-" }' "$BENCH_DATA"; }
 
