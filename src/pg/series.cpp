@@ -615,9 +615,9 @@ bool insert_new_counter_row(const std::string& series, std::string_view scope, s
 //
 // A row its holder is updating (the value written at commit, while the commit's WAL is
 // flushed) is a taken counter like any other: the look-up returns it (Probe::locker) and
-// the session lines up. Waiting on the updating transaction itself instead put every
-// session that arrived during a commit's flush outside the line, all woken by that
-// commit.
+// the session lines up (or waits on the row, with synchronous_commit = off). Waiting
+// on the updating transaction itself instead put every session that arrived during a
+// commit's flush outside the line, all woken by that commit.
 //
 // A new counter's row is inserted under the counter's heavyweight lock, held only until
 // the row is in: with `defer`, this returns nullopt still holding it (and `*took` says
