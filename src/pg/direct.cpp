@@ -212,58 +212,62 @@ void register_callbacks() {
 
 Table::Table(const char* name, const char* const* columns, int natts, int key_natts, LOCKMODE mode) {
   Oid schema = catalog().schema;
-  for (int attempt = 0;; attempt++) {
-    if (const Known* k = find_known(name, schema)) {
-      Oid relid = k->relid, pkey = k->pkey;
-      // Locking it may deliver the invalidation that says it is gone or changed: then it
-      // is looked up afresh below (what was opened stays held to the statement's end).
-      Held* h = hold(relid, mode);
-      if (h != nullptr && find_known(name, schema) != nullptr) {
-        held_ = h;
-        pkey_ = pkey;
-        table_users++;
-        return;
-      }
+  if (const Known* k = find_known(name, schema)) {
+    Oid relid = k->relid, pkey = k->pkey;
+    // Locking it may deliver an invalidation of it. Most are VACUUM's and ANALYZE's, which
+    // change nothing checked here, but the table may also be gone or altered: either way
+    // it is looked up and checked again below.
+    Held* h = hold(relid, mode);
+    if (h != nullptr && find_known(name, schema) != nullptr) {
+      held_ = h;
+      pkey_ = pkey;
+      table_users++;
+      return;
     }
-    if (attempt > 0)
-      fail(core::sqlstate::internal_error, std::string("table seqguard.") + name + " keeps changing", {},
-           "Try again.");
-    bool layout_ok = true;
-    pg_try([&] {
-      Oid relid = get_relname_relid(name, schema);
-      if (!OidIsValid(relid))
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("table seqguard.%s does not exist", name),
-                        errhint("Drop and re-create the extension seqguard.")));
-      Relation rel = table_open(relid, mode);
-      Oid pkey = compat::primary_key_index(rel);
-      TupleDesc desc = RelationGetDescr(rel);
-      layout_ok = desc->natts == natts && OidIsValid(pkey);
-      for (int i = 0; layout_ok && i < natts; i++) {
-        Form_pg_attribute att = TupleDescAttr(desc, i);
-        layout_ok = !att->attisdropped && std::strcmp(NameStr(att->attname), columns[i]) == 0;
-      }
-      // Probes name the key's columns by their number in the table; the index may list
-      // them in any order (1.1 changed the counters' order), but no other column.
-      if (layout_ok) {
-        Relation index = index_open(pkey, AccessShareLock);
-        uint32 seen = 0;
-        layout_ok = index->rd_index->indnkeyatts == key_natts;
-        for (int i = 0; layout_ok && i < key_natts; i++) {
-          AttrNumber attno = index->rd_index->indkey.values[i];
-          layout_ok = attno >= 1 && attno <= key_natts && (seen & (1u << attno)) == 0;
-          seen |= 1u << attno;
-        }
-        index_close(index, AccessShareLock);
-      }
-      if (layout_ok) remember_known(name, schema, relid, pkey);
-      table_close(rel, NoLock);
-    });
-    if (!layout_ok)
-      fail(core::sqlstate::internal_error,
-           std::string("table seqguard.") + name + " does not have the columns or primary key this seqguard expects", {},
-           "The installed library and the extension's objects differ: ALTER EXTENSION seqguard UPDATE.");
   }
+  // Checked under the lock taken here, which the transaction keeps: whatever would change
+  // the columns or the primary key, or drop the table, needs a lock that conflicts with
+  // it, so the result holds however many invalidations arrive meanwhile. Looking again
+  // whenever one had arrived failed inserts while autovacuum worked on a busy counter
+  // table, which sends two or more in a row.
+  Oid relid = pg_call([&] { return get_relname_relid(name, schema); });
+  Held* h = OidIsValid(relid) ? hold(relid, mode) : nullptr;
+  if (h == nullptr)
+    fail(core::sqlstate::object_not_in_prerequisite_state, std::string("table seqguard.") + name + " does not exist",
+         {}, "Drop and re-create the extension seqguard.");
+  Oid pkey = InvalidOid;
+  bool layout_ok = true;
+  pg_try([&] {
+    Relation rel = h->rel;
+    pkey = compat::primary_key_index(rel);
+    TupleDesc desc = RelationGetDescr(rel);
+    layout_ok = desc->natts == natts && OidIsValid(pkey);
+    for (int i = 0; layout_ok && i < natts; i++) {
+      Form_pg_attribute att = TupleDescAttr(desc, i);
+      layout_ok = !att->attisdropped && std::strcmp(NameStr(att->attname), columns[i]) == 0;
+    }
+    // Probes name the key's columns by their number in the table; the index may list
+    // them in any order (1.1 changed the counters' order), but no other column.
+    if (layout_ok) {
+      Relation index = index_open(pkey, AccessShareLock);
+      uint32 seen = 0;
+      layout_ok = index->rd_index->indnkeyatts == key_natts;
+      for (int i = 0; layout_ok && i < key_natts; i++) {
+        AttrNumber attno = index->rd_index->indkey.values[i];
+        layout_ok = attno >= 1 && attno <= key_natts && (seen & (1u << attno)) == 0;
+        seen |= 1u << attno;
+      }
+      index_close(index, AccessShareLock);
+    }
+  });
+  if (!layout_ok)
+    fail(core::sqlstate::internal_error,
+         std::string("table seqguard.") + name + " does not have the columns or primary key this seqguard expects", {},
+         "The installed library and the extension's objects differ: ALTER EXTENSION seqguard UPDATE.");
+  remember_known(name, schema, relid, pkey);
+  held_ = h;
+  pkey_ = pkey;
+  table_users++;
 }
 
 Table::~Table() { table_users--; }
