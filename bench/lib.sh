@@ -125,10 +125,12 @@ verdict() {  # a op b
 # minus the cluster's (the postmaster with its reaped and its live children) minus
 # this script's children (pgbench, psql).
 _ticks_machine() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
-_ticks_ours() {
+# Reads our reaped children's time from "times" output the caller saved: "times" itself
+# must run in this shell, since a subshell (a command substitution) starts with none.
+_ticks_ours() {  # times-output
   local pm children
   pm=$(head -n 1 "$SEQGUARD_CLUSTER/data/postmaster.pid" 2>/dev/null) || pm=
-  children=$(times | tail -n 1)
+  children=$(tail -n 1 "$1")
   {
     if [ -n "$pm" ]; then
       # Fields after "(comm)": state is 1, utime 12, stime 13, cutime 14, cstime 15.
@@ -144,13 +146,14 @@ _ticks_ours() {
       print t }' <<<"$children"
   } | awk '{ s += $1 } END { printf "%d\n", s }'
 }
-busy_begin() { _B_MACHINE=$(_ticks_machine); _B_OURS=$(_ticks_ours); _B_T0=$(date +%s.%N); }
+busy_begin() { times >"$WORK/times"; _B_MACHINE=$(_ticks_machine); _B_OURS=$(_ticks_ours "$WORK/times"); _B_T0=$(date +%s.%N); }
 # Sets BUSY to the others' share of the machine in % (empty for runs under 1 s: clock
 # ticks are 10 ms, so shorter runs would measure mostly rounding), and records it under
 # the key when one is given.
 busy_end() {  # [key]
   local m o dt
-  m=$(_ticks_machine); o=$(_ticks_ours)
+  times >"$WORK/times"
+  m=$(_ticks_machine); o=$(_ticks_ours "$WORK/times")
   dt=$(awk -v a="$(date +%s.%N)" -v b="$_B_T0" 'BEGIN { print a - b }')
   BUSY=
   [ "$(awk -v dt="$dt" 'BEGIN { print (dt >= 1) }')" = 1 ] || return 0
