@@ -685,7 +685,14 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
       // create it once. Once the row is in, in progress, everyone else who looks it up
       // waits for this transaction (direct::probe), as a unique index insert would.
       bool held = lock_object(LockSpace::counter, hash, ExclusiveLock);
-      row = read_counter_row(series, scope, period, direct::Probe::writer);
+      bool busy_now = false;
+      row = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy_now);
+      if (busy_now) {
+        // Someone began writing the row since the look above: wait for them as above, not
+        // holding this lock, which their commit may need to write the counter.
+        if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+        continue;
+      }
       if (!row && defer) {
         *took = !held;
         leave_queue();
@@ -1075,15 +1082,16 @@ int64_t allocate(Counter& c) {
       inserted = insert_new_counter_row(s.name, c.scope(), c.period(), next, &c.tid);
       if (!inserted) {
         // It exists after all, or another transaction is writing it: look it up the usual
-        // way, under the creation lock this transaction still holds, and number on from
-        // it as from any counter in use (or insert it below after all, when its writer
-        // rolled back).
+        // way and number on from it as from any counter in use (or insert it below after
+        // all, when its writer rolled back). The creation lock this call took is given
+        // back first: the look-up may wait for the counter's holder, whose commit takes
+        // that lock to write the counter (waiting while holding it was a deadlock).
         new_in_a_row = 0;
+        if (c.release_creation_lock) unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
         bool took_again = false;
         std::optional<CounterRow> row = lock_counter_row(s.name, c.scope(), c.period(), *c.key, true, &took_again);
+        c.release_creation_lock = took_again;
         if (row) {
-          if (c.release_creation_lock) unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
-          c.release_creation_lock = false;
           c.creating = false;
           c.in_table = true;
           c.tid = row->tid;
