@@ -25,6 +25,10 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "nodes/execnodes.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
@@ -84,6 +88,35 @@ inline IndexScanDesc index_beginscan(Relation heap, Relation index, Snapshot sna
   return ::index_beginscan(heap, index, snapshot, nullptr, nkeys, norderbys);
 #else
   return ::index_beginscan(heap, index, snapshot, nkeys, norderbys);
+#endif
+}
+
+// Which indexes an updated row version needs entries in. 16 made heap_update report it
+// (TU_UpdateIndexes, access/tableam.h), adding "summarizing indexes only" (BRIN) for a
+// HOT update that changed their columns; 15's heap_update reports nothing, and the new
+// version then needs entries in every index unless it is heap-only (HOT).
+enum class IndexUpdate { none, all, summarizing };
+inline TM_Result heap_update_waiting(Relation rel, ItemPointer otid, HeapTuple newtup, TM_FailureData* tmfd,
+                                     IndexUpdate* indexes) {
+  LockTupleMode mode;
+#if PG_VERSION_NUM >= 160000
+  TU_UpdateIndexes u = TU_None;
+  TM_Result r = ::heap_update(rel, otid, newtup, GetCurrentCommandId(true), InvalidSnapshot, true, tmfd, &mode, &u);
+  *indexes = u == TU_All ? IndexUpdate::all : u == TU_Summarizing ? IndexUpdate::summarizing : IndexUpdate::none;
+#else
+  TM_Result r = ::heap_update(rel, otid, newtup, GetCurrentCommandId(true), InvalidSnapshot, true, tmfd, &mode);
+  *indexes = HeapTupleIsHeapOnly(newtup) ? IndexUpdate::none : IndexUpdate::all;
+#endif
+  return r;
+}
+
+// 16 added IndexInfo.ii_Summarizing (nodes/execnodes.h); 15 has no summarizing updates.
+inline bool index_is_summarizing(const IndexInfo* info) {
+#if PG_VERSION_NUM >= 160000
+  return info->ii_Summarizing;
+#else
+  (void)info;
+  return false;
 #endif
 }
 

@@ -372,33 +372,54 @@ void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* null
   });
 }
 
-bool insert_if_new(const Table& t, Datum* values, bool* nulls, ItemPointerData* inserted) {
+namespace {
+
+// Adds a new row version's entries to the table's indexes, as CatalogIndexInsert does,
+// the unique ones checked as `check` says (the others never are); false when a check
+// reported a possible conflict. `update`: the version replaces one with the same key
+// (a hint for the B-tree's clean-up), and `summarizing_only` leaves out all but the
+// summarizing indexes (a HOT update that changed a BRIN-indexed column).
+bool add_index_entries(const Table& t, HeapTuple tup, IndexUniqueCheck check, bool update,
+                       bool summarizing_only = false) {
+  Relation rel = t.rel();
+  CatalogIndexState indexes = t.indexes();
+  bool ok = true;
+  TupleTableSlot* slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+  ExecStoreHeapTuple(tup, slot, false);
+  for (int i = 0; i < indexes->ri_NumIndices; i++) {
+    IndexInfo* info = indexes->ri_IndexRelationInfo[i];
+    if (!info->ii_ReadyForInserts) continue;  // as the executor does
+    if (summarizing_only && !compat::index_is_summarizing(info)) continue;
+    Datum ivalues[INDEX_MAX_KEYS];
+    bool inulls[INDEX_MAX_KEYS];
+    FormIndexDatum(info, slot, nullptr, ivalues, inulls);
+    IndexUniqueCheck how = info->ii_Unique ? check : UNIQUE_CHECK_NO;
+    bool unique = index_insert(indexes->ri_IndexRelationDescs[i], ivalues, inulls, &tup->t_self, rel, how,
+                               update, info);
+    // Only a partial check's answer means anything (an index without one returns false).
+    if (how == UNIQUE_CHECK_PARTIAL) ok = ok && unique;
+  }
+  ExecDropSingleTupleTableSlot(slot);
+  return ok;
+}
+
+}  // namespace
+
+Inserted insert_if_new(const Table& t, Datum* values, bool* nulls, ItemPointerData* inserted) {
   Relation rel = t.rel();
   CatalogIndexState indexes = t.indexes();
   // seqguard's tables have plain column indexes only; anything else (an index someone
   // added by hand) is left to the usual look-up and insert.
   for (int i = 0; i < indexes->ri_NumIndices; i++) {
     const IndexInfo* info = indexes->ri_IndexRelationInfo[i];
-    if (info->ii_Expressions != NIL || info->ii_Predicate != NIL || info->ii_ExclusionOps != nullptr) return false;
+    if (info->ii_Expressions != NIL || info->ii_Predicate != NIL || info->ii_ExclusionOps != nullptr)
+      return Inserted::cannot_check;
   }
   bool unique = true;
   pg_try([&] {
     HeapTuple tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
     simple_heap_insert(rel, tup);
-    TupleTableSlot* slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-    ExecStoreHeapTuple(tup, slot, false);
-    for (int i = 0; i < indexes->ri_NumIndices; i++) {
-      IndexInfo* info = indexes->ri_IndexRelationInfo[i];
-      Relation index = indexes->ri_IndexRelationDescs[i];
-      if (!info->ii_ReadyForInserts) continue;  // as the executor does
-      Datum ivalues[INDEX_MAX_KEYS];
-      bool inulls[INDEX_MAX_KEYS];
-      FormIndexDatum(info, slot, nullptr, ivalues, inulls);
-      bool ok = index_insert(index, ivalues, inulls, &tup->t_self, rel,
-                             info->ii_Unique ? UNIQUE_CHECK_PARTIAL : UNIQUE_CHECK_NO, false, info);
-      unique = unique && ok;
-    }
-    ExecDropSingleTupleTableSlot(slot);
+    unique = add_index_entries(t, tup, UNIQUE_CHECK_PARTIAL, false);
     CommandCounterIncrement();
     if (unique) {
       *inserted = tup->t_self;
@@ -408,7 +429,7 @@ bool insert_if_new(const Table& t, Datum* values, bool* nulls, ItemPointerData* 
     }
     heap_freetuple(tup);
   });
-  return unique;
+  return unique ? Inserted::yes : Inserted::taken;
 }
 
 Locked lock_row(const Table& t, ItemPointerData* tid, bool wait, Datum* values, bool* nulls) {
@@ -452,6 +473,28 @@ Locked lock_row(const Table& t, ItemPointerData* tid, bool wait, Datum* values, 
     }
   });
   return locked;
+}
+
+Locked update_row(const Table& t, ItemPointerData* tid, Datum* values, bool* nulls) {
+  Relation rel = t.rel();
+  Locked result = Locked::moved;
+  pg_try([&] {
+    HeapTuple tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+    TM_FailureData tmfd;
+    compat::IndexUpdate need = compat::IndexUpdate::none;
+    TM_Result r = compat::heap_update_waiting(rel, tid, tup, &tmfd, &need);
+    if (r == TM_Ok) {
+      if (need != compat::IndexUpdate::none)
+        add_index_entries(t, tup, UNIQUE_CHECK_NO, true, need == compat::IndexUpdate::summarizing);
+      *tid = tup->t_self;
+      result = Locked::yes;
+      CommandCounterIncrement();
+    } else if (r != TM_Updated && r != TM_Deleted && r != TM_SelfModified) {
+      elog(ERROR, "unexpected result %d updating a row of %s", (int)r, RelationGetRelationName(rel));
+    }
+    heap_freetuple(tup);
+  });
+  return result;
 }
 
 void remove(const Table& t, const ItemPointerData* tid) {

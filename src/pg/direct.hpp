@@ -72,13 +72,19 @@ Found probe(const Table& t, ScanKeyData* keys, int nkeys, Probe how, Datum* valu
 void write(const Table& t, const ItemPointerData* tid, Datum* values, bool* nulls,
            ItemPointerData* inserted = nullptr);
 
-// Inserts a new row unless its primary key may be taken, without the look-up before it:
-// the unique index's own check, made without waiting and without raising 23505
-// (UNIQUE_CHECK_PARTIAL), reports a possible conflict with a row committed or being
-// written; then the new row is deleted again and this returns false (the caller looks
-// the row up as usual). A row inserted and deleted by a transaction makes other
-// writers that look up its key wait for that transaction, as any row it inserted would.
-bool insert_if_new(const Table& t, Datum* values, bool* nulls, ItemPointerData* inserted);
+// Inserts a new row unless its primary key may be taken, whether or not a look-up came
+// before it: the unique index's own check, made without waiting and without raising
+// 23505 (UNIQUE_CHECK_PARTIAL), reports a possible conflict with a row committed or
+// being written; then the new row is deleted again and this returns `taken` (look the
+// row up). It sees what a look-up can miss: an update that moved the row to another
+// page, committed between the look-up's reading of the index and of the table. A row
+// inserted and deleted by a transaction makes others that look up its key wait for that
+// transaction, as any row it inserted would; an update of the row never checks its
+// unchanged key (update_row), so never waits for it. `cannot_check`: the table has an
+// index this cannot check (one with expressions or a predicate, added by hand), nothing
+// was inserted; insert with write() after a look-up.
+enum class Inserted { yes, taken, cannot_check };
+Inserted insert_if_new(const Table& t, Datum* values, bool* nulls, ItemPointerData* inserted);
 
 // Locks the row version at `tid` as SELECT ... FOR UPDATE does, waiting (on the
 // holder's transaction, with deadlock detection and lock_timeout) for a transaction
@@ -94,6 +100,15 @@ enum class Locked { yes, moved, busy };
 // With `wait` false it never sleeps: `busy` when another transaction holds the row.
 Locked lock_row(const Table& t, ItemPointerData* tid, bool wait = true, Datum* values = nullptr,
                 bool* nulls = nullptr);
+// Writes `values` over the row version at `tid` as UPDATE does, waiting (on the holder's
+// transaction, with deadlock detection and lock_timeout) while another transaction holds
+// it. `yes`: *tid is the new version. `moved`: a committed transaction updated or
+// deleted the version meanwhile (or this transaction's current command did): nothing
+// written. The key columns must be the version's own: the new version's index entries
+// are not checked for uniqueness, as no other row can take the key while this one is
+// live, and the check would wait for a transaction that inserted the key and deleted it
+// again (insert_if_new), which may be waiting for this one's row: a deadlock.
+Locked update_row(const Table& t, ItemPointerData* tid, Datum* values, bool* nulls);
 void remove(const Table& t, const ItemPointerData* tid);
 
 }  // namespace seqguard::pg::direct

@@ -583,15 +583,28 @@ void write_counter_row(const std::string& series, std::string_view scope, std::s
   direct::write(t, tid, values, nulls, inserted);
 }
 
-// Inserts the row of a gapless counter believed new, without looking it up first;
-// false when it may exist after all (nothing inserted: look it up).
-bool insert_new_counter_row(const std::string& series, std::string_view scope, std::string_view period,
-                            int64_t last_value, ItemPointerData* inserted) {
+// Inserts the row of a gapless counter believed new (direct::insert_if_new): every new
+// gapless counter's row is inserted this way, as a look-up before it can miss a row
+// (see write_counter), and without one the primary key is the only check.
+direct::Inserted insert_new_counter_row(const std::string& series, std::string_view scope, std::string_view period,
+                                        std::optional<int64_t> last_value, ItemPointerData* inserted) {
   CounterTable t(RowExclusiveLock);
   Datum values[kCounterNatts];
   bool nulls[kCounterNatts];
   counter_values(series, scope, period, last_value, nullptr, values, nulls);
   return direct::insert_if_new(t, values, nulls, inserted);
+}
+
+// Writes a gapless counter's next number over the row version at `tid`, waiting as
+// UPDATE does while another transaction holds it; false when that version was changed
+// meanwhile (nothing written: take the counter the usual way).
+bool update_counter_row(const std::string& series, std::string_view scope, std::string_view period,
+                        std::optional<int64_t> last_value, ItemPointerData* tid) {
+  CounterTable t(RowExclusiveLock);
+  Datum values[kCounterNatts];
+  bool nulls[kCounterNatts];
+  counter_values(series, scope, period, last_value, nullptr, values, nulls);
+  return direct::update_row(t, tid, values, nulls) == direct::Locked::yes;
 }
 
 // Takes a gapless counter for this transaction: locks its row as SELECT ... FOR UPDATE
@@ -635,16 +648,28 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
   };
   // Inserts the row of a new counter under its creation lock (`held`: this transaction
   // held that lock before), then gives the lock back unless it is one of those kept.
-  auto create = [&](bool held) {
+  // Empty when the row turned out to exist (the lock is then given back as well): look
+  // again.
+  auto create = [&](bool held) -> std::optional<CounterRow> {
     CounterRow created{std::nullopt, std::nullopt, {}};
-    write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
+    direct::Inserted r = insert_new_counter_row(series, scope, period, std::nullopt, &created.tid);
+    if (r == direct::Inserted::cannot_check) {
+      write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
+      r = direct::Inserted::yes;
+    }
+    if (r != direct::Inserted::yes) {
+      if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+      return std::nullopt;
+    }
     if (!held && give_back_creation_lock()) unlock_object(LockSpace::counter, hash, ExclusiveLock);
     leave_queue();
     return created;
   };
   // An import mostly finds a counter's creation lock free. Taken at once, it makes the
   // first look final, so that a new counter costs one index probe before its insert
-  // instead of two (the look below, without it, can miss a row that is being written).
+  // instead of two (the look below, without it, can miss a row that is being created;
+  // a row an update is moving to another page can be missed either way, and the
+  // insert's own check finds it: insert_new_counter_row).
   // A lock someone holds, a row being written, or a counter this session has seen in use
   // (known_counters) goes the usual way below.
   bool held_before = false;
@@ -659,13 +684,16 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
     bool busy = false;
     looked = read_counter_row(series, scope, period, direct::Probe::locker, &busy);
     new_in_a_row = !looked && !busy ? new_in_a_row + 1 : 0;
-    if (!looked && !busy) {
-      if (!defer) return create(held_before);
+    if (!looked && !busy && defer) {
       *took = !held_before;
       return std::nullopt;
     }
-    if (!held_before) unlock_object(LockSpace::counter, hash, ExclusiveLock);
-    have_look = !busy;
+    if (!looked && !busy) {
+      if (std::optional<CounterRow> created = create(held_before)) return created;
+    } else {
+      if (!held_before) unlock_object(LockSpace::counter, hash, ExclusiveLock);
+      have_look = !busy;
+    }
   }
   for (;;) {
     bool busy = false;
@@ -698,7 +726,10 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
         leave_queue();
         return std::nullopt;
       }
-      if (!row) return create(held);
+      if (!row) {
+        if (std::optional<CounterRow> created = create(held)) return created;
+        continue;
+      }
       if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
     }
     CounterTable t(RowShareLock);
@@ -1076,31 +1107,34 @@ int64_t allocate(Counter& c) {
   if (s.overflow_error && s.tpl.overflows(next)) overflow(s, next);
   remember(c);
   if (c.creating) {
-    bool inserted = false;
-    if (c.unchecked) {
+    // The row goes in with its first number: one write. Its insert checks the key itself
+    // (insert_new_counter_row), also where nobody looked for the row first (unchecked).
+    for (;;) {
+      direct::Inserted r = insert_new_counter_row(s.name, c.scope(), c.period(), next, &c.tid);
+      if (r == direct::Inserted::cannot_check && !c.unchecked) {
+        write_counter_row(s.name, c.scope(), c.period(), next, nullptr, nullptr, &c.tid);
+        r = direct::Inserted::yes;
+      }
       c.unchecked = false;
-      inserted = insert_new_counter_row(s.name, c.scope(), c.period(), next, &c.tid);
-      if (!inserted) {
-        // It exists after all, or another transaction is writing it: look it up the usual
-        // way and number on from it as from any counter in use (or insert it below after
-        // all, when its writer rolled back). The creation lock this call took is given
-        // back first: the look-up may wait for the counter's holder, whose commit takes
-        // that lock to write the counter (waiting while holding it was a deadlock).
-        new_in_a_row = 0;
-        if (c.release_creation_lock) unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
-        bool took_again = false;
-        std::optional<CounterRow> row = lock_counter_row(s.name, c.scope(), c.period(), *c.key, true, &took_again);
-        c.release_creation_lock = took_again;
-        if (row) {
-          c.creating = false;
-          c.in_table = true;
-          c.tid = row->tid;
-          c.last = row->last_value;
-          return allocate(c);
-        }
+      if (r == direct::Inserted::yes) break;
+      // It exists after all, or another transaction is writing it: look it up the usual
+      // way and number on from it as from any counter in use (or insert it after all,
+      // when its writer rolled back). The creation lock this call took is given back
+      // first: the look-up may wait for the counter's holder, and nothing waits for a
+      // holder while holding that lock (once the holder's commit took it: a deadlock).
+      new_in_a_row = 0;
+      if (c.release_creation_lock) unlock_object(LockSpace::counter, lock_hash(*c.key), ExclusiveLock);
+      bool took_again = false;
+      std::optional<CounterRow> row = lock_counter_row(s.name, c.scope(), c.period(), *c.key, true, &took_again);
+      c.release_creation_lock = took_again;
+      if (row) {
+        c.creating = false;
+        c.in_table = true;
+        c.tid = row->tid;
+        c.last = row->last_value;
+        return allocate(c);
       }
     }
-    if (!inserted) write_counter_row(s.name, c.scope(), c.period(), next, nullptr, nullptr, &c.tid);
     c.creating = false;
     c.in_table = true;
     if (c.release_creation_lock && give_back_creation_lock())
@@ -1148,29 +1182,29 @@ bool any_dirty() noexcept {
 }
 
 // Writes a counter's value to its row.
-void write_counter(const std::string& key, Counter& c) {
-  {
-    // Under the row's lock nobody else has written the row since we read it. The
-    // counter's creation lock is taken around the write, because a lookup without any
-    // lock (a dirty-snapshot index scan) can miss a row whose non-HOT update is under
-    // way: the old version is dead by the time it is checked, and the new version's
-    // index entry arrives after the scan read its page. A session that found nothing
-    // re-checks under that lock before it creates the row (lock_counter_row), so it
-    // waits for this write to be complete and then sees it (found by the benchmark: 64
-    // sessions, fsync off, 23505 on counters_pkey). Given back at once: one at a time.
-    uint64_t hash = lock_hash(key);
-    bool held = lock_object(LockSpace::counter, hash, ExclusiveLock);
-    write_counter_row(c.series->name, c.scope(), c.period(), c.last, nullptr, c.in_table ? &c.tid : nullptr,
-                      &c.tid);
-    if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
-    c.dirty = false;
-    c.in_table = true;
+void write_counter(Counter& c) {
+  // Under the row's lock nobody else has written the row since we read it, so the
+  // update never waits. No creation lock around it: a look-up without any lock (a
+  // dirty-snapshot index scan) can miss a row whose update moved it to another page (the
+  // old version is dead by the time it is checked, and the new version's index entry
+  // arrived after the scan read its page), but a session that found nothing inserts the
+  // row with insert_new_counter_row, whose unique check sees the new version and sends it
+  // back to the look-up (found by the benchmark: 64 sessions, fsync off, 23505 on
+  // counters_pkey, when creators inserted with a plain unique check).
+  if (c.in_table) {
+    if (!update_counter_row(c.series->name, c.scope(), c.period(), c.last, &c.tid))
+      fail(core::sqlstate::internal_error,
+           "row of counter \"" + c.series->name + "\" changed while this transaction held it");
+  } else {
+    write_counter_row(c.series->name, c.scope(), c.period(), c.last, nullptr, nullptr, &c.tid);
   }
+  c.dirty = false;
+  c.in_table = true;
 }
 
 void write_counters() {
   for (auto& [key, c] : counters)
-    if (c.dirty) write_counter(key, c);
+    if (c.dirty) write_counter(c);
 }
 
 // Lets go of the entries of counters whose row says all there is to know (see
@@ -1190,7 +1224,7 @@ void evict_counters(const Counter* keep) {
         ++it;
         continue;
       }
-      write_counter(it->first, c);
+      write_counter(c);
     }
     if (gapless && c.created_level > 0) evicted_series.insert(c.series->name);
     it = counters.erase(it);

@@ -152,6 +152,64 @@ TEST(Series, VacuumOfTheCounterTableUnderLoadFailsNoInsert) {
   EXPECT_EQ(expect_gapless_ids(c, "vdocs"), inserted.load());
 }
 
+// A session's first look at a counter (without its row lock, a dirty-snapshot index
+// scan) can miss the counter's row while an update moves it to another page: the scan
+// reads the index before the new version's entry is in and the table after the update
+// committed. The session then believes the counter new; its insert must find the row
+// through the primary key's own check and number on from it, never fail with 23505 on
+// counters_pkey nor start the counter again (found by bench/run: 64 sessions, fsync off,
+// when inserts used a plain unique check). An index on last_value makes every update
+// move the row to a new version with its own index entries, as a full page does.
+TEST(Series, FirstLooksWhileTheCounterMovesCreateNothing) {
+  std::string db = Cluster::shared().fresh_database("series_moving");
+  {
+    Conn c(db);
+    c.must("SELECT seqguard_create_series('M', 'M-{seq:7}')");
+    c.must("CREATE TABLE mdocs (id text PRIMARY KEY DEFAULT next_formatted_id('M'), worker int)");
+    c.must("CREATE INDEX counters_moving ON seqguard.counters (last_value)");
+    c.must("INSERT INTO mdocs (worker) VALUES (0)");
+  }
+  std::atomic<bool> done{false};
+  std::atomic<int> inserted{1}, failures{0}, first_looks{0};
+  auto report = [&](const Result& r) {
+    if (failures++ == 0) ADD_FAILURE() << "an insert failed: " << r.sqlstate() << ": " << r.error();
+  };
+  std::vector<std::thread> threads;
+  // Sessions that keep the counter moving (synchronous_commit = off: many commits).
+  for (int w = 1; w <= 3; w++) {
+    threads.emplace_back([&, w] {
+      Conn c(db);
+      c.must("SET synchronous_commit = off");
+      while (!done) {
+        Result r = c.exec("INSERT INTO mdocs (worker) VALUES (" + std::to_string(w) + ")");
+        r.ok() ? (void)inserted++ : report(r);
+      }
+    });
+  }
+  // New sessions, each looking at the counter for the first time.
+  for (int w = 4; w <= 5; w++) {
+    threads.emplace_back([&, w] {
+      while (!done) {
+        Conn c(db);
+        c.must("SET synchronous_commit = off");
+        Result r = c.exec("INSERT INTO mdocs (worker) VALUES (" + std::to_string(w) + ")");
+        r.ok() ? (void)inserted++ : report(r);
+        first_looks++;
+      }
+    });
+  }
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  while (std::chrono::steady_clock::now() < until && failures == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  done = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(first_looks.load(), 100);
+  Conn c(db);
+  EXPECT_EQ(c.must("SELECT count(*) FROM seqguard.counters WHERE series = 'M'").int8(), 1);
+  EXPECT_EQ(expect_gapless_ids(c, "mdocs"), inserted.load());
+}
+
 TEST(Series, FastModeIsUniqueUnderConcurrency) {
   std::string db = Cluster::shared().fresh_database("series_fast");
   {
