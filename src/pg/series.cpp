@@ -590,14 +590,20 @@ void write_counter_row(const std::string& series, std::string_view scope, std::s
 
 // Inserts the row of a gapless counter believed new (direct::insert_if_new): every new
 // gapless counter's row is inserted this way, as a look-up before it can miss a row
-// (see write_counter), and without one the primary key is the only check.
+// (see write_counter), and without one the primary key is the only check. `looked`: a
+// look-up came first, so a table the insert cannot check (cannot_check) gets a plain
+// insert instead; without one the caller must look first.
 direct::Inserted insert_new_counter_row(const std::string& series, std::string_view scope, std::string_view period,
-                                        std::optional<int64_t> last_value, ItemPointerData* inserted) {
+                                        std::optional<int64_t> last_value, ItemPointerData* inserted,
+                                        bool looked) {
   CounterTable t(RowExclusiveLock);
   Datum values[kCounterNatts];
   bool nulls[kCounterNatts];
   counter_values(series, scope, period, last_value, nullptr, values, nulls);
-  return direct::insert_if_new(t, values, nulls, inserted);
+  direct::Inserted r = direct::insert_if_new(t, values, nulls, inserted);
+  if (r != direct::Inserted::cannot_check || !looked) return r;
+  direct::write(t, nullptr, values, nulls, inserted);
+  return direct::Inserted::yes;
 }
 
 // Writes a gapless counter's next number over the row version at `tid`, waiting as
@@ -658,12 +664,7 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
   // again.
   auto create = [&](bool held) -> std::optional<CounterRow> {
     CounterRow created{std::nullopt, std::nullopt, {}};
-    direct::Inserted r = insert_new_counter_row(series, scope, period, std::nullopt, &created.tid);
-    if (r == direct::Inserted::cannot_check) {
-      write_counter_row(series, scope, period, std::nullopt, nullptr, nullptr, &created.tid);
-      r = direct::Inserted::yes;
-    }
-    if (r != direct::Inserted::yes) {
+    if (insert_new_counter_row(series, scope, period, std::nullopt, &created.tid, true) != direct::Inserted::yes) {
       if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
       return std::nullopt;
     }
@@ -723,7 +724,8 @@ std::optional<CounterRow> lock_counter_row(const std::string& series, std::strin
       row = read_counter_row(series, scope, period, direct::Probe::sweeper, &busy_now);
       if (busy_now) {
         // Someone began writing the row since the look above: wait for them as above, not
-        // holding this lock, which their commit may need to write the counter.
+        // holding this lock; nothing waits for another transaction while holding it (see
+        // allocate: a holder's commit once took it, and such a wait was a deadlock).
         if (!held) unlock_object(LockSpace::counter, hash, ExclusiveLock);
         continue;
       }
@@ -1147,11 +1149,7 @@ int64_t allocate(Counter& c) {
     // The row goes in with its first number: one write. Its insert checks the key itself
     // (insert_new_counter_row), also where nobody looked for the row first (unchecked).
     for (;;) {
-      direct::Inserted r = insert_new_counter_row(s.name, c.scope(), c.period(), next, &c.tid);
-      if (r == direct::Inserted::cannot_check && !c.unchecked) {
-        write_counter_row(s.name, c.scope(), c.period(), next, nullptr, nullptr, &c.tid);
-        r = direct::Inserted::yes;
-      }
+      direct::Inserted r = insert_new_counter_row(s.name, c.scope(), c.period(), next, &c.tid, !c.unchecked);
       c.unchecked = false;
       if (r == direct::Inserted::yes) break;
       // It exists after all, or another transaction is writing it: look it up the usual
