@@ -108,6 +108,17 @@ TEST(Series, ErrorWhileWaitingForACounterRowLeavesTheBackendSound) {
   EXPECT_EQ(b.must("SELECT 'alive'").text(), "alive");
 }
 
+// One row of `worker` into `table` (its ID from the column DEFAULT), counted in
+// `inserted`; the first failure of all the sessions sharing `failures` is reported.
+void insert_row(Conn& c, const std::string& table, int worker, std::atomic<int>& inserted,
+                std::atomic<int>& failures) {
+  Result r = c.exec("INSERT INTO " + table + " (worker) VALUES (" + std::to_string(worker) + ")");
+  if (r.ok())
+    inserted++;
+  else if (failures++ == 0)
+    ADD_FAILURE() << "an insert failed: " << r.sqlstate() << ": " << r.error();
+}
+
 // VACUUM and ANALYZE of seqguard.counters (autovacuum does both on a busy counter table)
 // send invalidations for it; a backend that received two of them while opening the table
 // once failed the caller's insert with "table seqguard.counters keeps changing" (XX000;
@@ -126,14 +137,7 @@ TEST(Series, VacuumOfTheCounterTableUnderLoadFailsNoInsert) {
     threads.emplace_back([&, w] {
       Conn c(db);
       c.must("SET synchronous_commit = off");
-      while (!done) {
-        Result r = c.exec("INSERT INTO vdocs (worker) VALUES (" + std::to_string(w) + ")");
-        if (r.ok()) {
-          inserted++;
-          continue;
-        }
-        if (failures++ == 0) ADD_FAILURE() << "an insert failed: " << r.sqlstate() << ": " << r.error();
-      }
+      while (!done) insert_row(c, "vdocs", w, inserted, failures);
     });
   }
   {
@@ -171,19 +175,13 @@ TEST(Series, FirstLooksWhileTheCounterMovesCreateNothing) {
   }
   std::atomic<bool> done{false};
   std::atomic<int> inserted{1}, failures{0}, first_looks{0};
-  auto report = [&](const Result& r) {
-    if (failures++ == 0) ADD_FAILURE() << "an insert failed: " << r.sqlstate() << ": " << r.error();
-  };
   std::vector<std::thread> threads;
   // Sessions that keep the counter moving (synchronous_commit = off: many commits).
   for (int w = 1; w <= 3; w++) {
     threads.emplace_back([&, w] {
       Conn c(db);
       c.must("SET synchronous_commit = off");
-      while (!done) {
-        Result r = c.exec("INSERT INTO mdocs (worker) VALUES (" + std::to_string(w) + ")");
-        r.ok() ? (void)inserted++ : report(r);
-      }
+      while (!done) insert_row(c, "mdocs", w, inserted, failures);
     });
   }
   // New sessions, each looking at the counter for the first time.
@@ -192,8 +190,7 @@ TEST(Series, FirstLooksWhileTheCounterMovesCreateNothing) {
       while (!done) {
         Conn c(db);
         c.must("SET synchronous_commit = off");
-        Result r = c.exec("INSERT INTO mdocs (worker) VALUES (" + std::to_string(w) + ")");
-        r.ok() ? (void)inserted++ : report(r);
+        insert_row(c, "mdocs", w, inserted, failures);
         first_looks++;
       }
     });
