@@ -21,10 +21,11 @@ time_sql() {  # sql [role to run it as]
 # PGB_FAILED. pgbench 15 counts serialization failures and deadlocks as "failed
 # transactions" without stopping or changing its exit status, so callers must look at
 # PGB_FAILED; any other error aborts the client and makes pgbench exit non-zero.
-pgbench_run() {  # clients seconds script
-  local clients=$1 threads
+pgbench_run() {  # clients seconds script [more pgbench options]
+  local clients=$1 seconds=$2 script=$3 threads
+  shift 3
   threads=$(( clients < $(nproc) ? clients : $(nproc) ))
-  PGB_OUT=$(pgbench -n -M prepared -c "$clients" -j "$threads" -T "$2" -f "$3" "$BENCH_DB" 2>&1)
+  PGB_OUT=$(pgbench -n -M prepared -c "$clients" -j "$threads" -T "$seconds" -f "$script" "$@" "$BENCH_DB" 2>&1)
   local rc=$?
   PGB_TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$PGB_OUT")
   PGB_DONE=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$PGB_OUT")

@@ -82,12 +82,18 @@ report_targets() {
     echo "| bulk $(num "$big") rows: 1.1's tokens, time zone and granted role <= 1.1x a literal template printing as much | $(judged "${r6}" '<=' 1.1) |"
   fi
   if wants contention; then
-    local c worst=
+    local c worst= how=
     for c in $CLIENTS; do
-      r3=$(ratio "$(median "cont|off|$c|gapless")" "$(median "cont|off|$c|rowlock")")
+      # One session is judged where both counters ran in one pgbench run (contention_mixed).
+      if [ "$c" = 1 ] && [ "$(count_of 'contmix|off|1|gapless')" != 0 ]; then
+        r3=$(ratio "$(median 'contmix|off|1|gapless')" "$(median 'contmix|off|1|rowlock')")
+        how="; one client in one run of both, $(shown "$r3")x, separate runs $(shown "$(ratio "$(median 'cont|off|1|gapless')" "$(median 'cont|off|1|rowlock')")")x"
+      else
+        r3=$(ratio "$(median "cont|off|$c|gapless")" "$(median "cont|off|$c|rowlock")")
+      fi
       worst=$(min_of "$worst" "$r3")
     done
-    echo "| contention, synchronous_commit off: gapless >= 1.0x row-lock counter at $(echo $CLIENTS | sed 's/ /, /g') clients (worst) | $(judged "${worst}" '>=' 1) |"
+    echo "| contention, synchronous_commit off: gapless >= 1.0x row-lock counter at $(echo $CLIENTS | sed 's/ /, /g') clients (worst$how) | $(judged "${worst}" '>=' 1) |"
     worst=
     for c in 16 64; do
       [[ " $CLIENTS " == *" $c "* ]] || continue
@@ -188,6 +194,18 @@ report_contention() {
     done
   done
   echo
+  if [ "$(count_of 'contmix|off|1|gapless')" != 0 ]; then
+    local k="contmix|off|1" failed
+    failed=$(sum_of "$k|pgbench_failed")
+    echo "One session, synchronous_commit off, both counters in one pgbench run (\`-f gapless.sql"
+    echo "-f rowlock.sql\`, each transaction runs one of the two at random), in transactions per"
+    echo "second of each one's own latency from pgbench's per-transaction log: gapless"
+    echo "$(cell "$k|gapless"), row-lock counter $(cell "$k|rowlock"), ratio"
+    echo "$(ratio "$(median "$k|gapless")" "$(median "$k|rowlock")"); pgbench failed: $failed. Target 1 judges one session on this: in"
+    echo "separate runs a single session's rate moves by up to 2x with where the VM places the"
+    echo "client and its backend, and a 3 s run keeps its placement."
+    echo
+  fi
 }
 
 # A tps cell: "median (min..max)", or INVALID when a run's IDs failed the check.
@@ -274,7 +292,7 @@ report_checks() {
     sed 's/^/- /' "$BENCH_ANOMALIES"
   else
     local runs bulk many
-    runs=$(awk -F'\t' '$1 ~ /^cont\|.*\|pgbench_failed$/' "$BENCH_DATA" | wc -l)
+    runs=$(awk -F'\t' '$1 ~ /^cont(mix)?\|.*\|pgbench_failed$/' "$BENCH_DATA" | wc -l)
     bulk=$(awk -F'\t' '$1 ~ /^bulk\|/' "$BENCH_DATA" | wc -l)
     many=$(awk -F'\t' '$1 ~ /^many\|[a-z]*\|[0-9]*$/' "$BENCH_DATA" | wc -l)
     echo "Nothing went wrong: the IDs of all $runs contention pgbench runs (repeats included), $bulk bulk inserts"
